@@ -1,0 +1,227 @@
+package deferred
+
+import "iter"
+
+// Loop is the part of a reactor that deferred needs; *reactor.Reactor
+// implements it.
+type Loop interface {
+	// CallSoon runs f on the loop goroutine on its next pass. Loop
+	// goroutine only.
+	CallSoon(f func())
+	// CallFromGoroutine queues f to run on the loop goroutine and wakes
+	// the loop. Any goroutine.
+	CallFromGoroutine(f func())
+}
+
+// Awaitable is what Await, Wait and CancelOnDone accept: a *Deferred (whose
+// results are of type any) or a *Promise[T].
+type Awaitable[T any] interface {
+	Cancel()
+	// poll returns the result if it is available now, taking it.
+	poll() (T, error, bool)
+	// subscribe calls f once with the result, at once if it is available;
+	// f reports whether it took the result.
+	subscribe(f func(T, error) (took bool))
+}
+
+func (d *Deferred) poll() (any, error, bool) {
+	if !d.ready() {
+		return nil, nil, false
+	}
+	v, err := split(d.take())
+	return v, err, true
+}
+
+func (d *Deferred) subscribe(f func(any, error) bool) {
+	d.AddBoth(func(r any) any {
+		if f(split(r)) {
+			return nil
+		}
+		return r
+	})
+}
+
+func split(r any) (any, error) {
+	if f, ok := r.(*Failure); ok {
+		return nil, f
+	}
+	return r, nil
+}
+
+// Co is the handle of one coroutine started by Async; its body passes it to
+// Await. A Co must not be used outside the body it was given to.
+type Co struct {
+	loop          Loop
+	next          func() (struct{}, bool)
+	yield         func(struct{}) bool
+	resumeFn      func()
+	res           asyncResult
+	started       bool
+	done          bool
+	inBody        bool
+	cancelPending bool
+	cur           interface{ abort() }
+}
+
+// asyncResult is the typed side of a coroutine: its body and its promise.
+type asyncResult interface {
+	run(co *Co)
+	finish()
+	cancelled()
+}
+
+type asyncOf[T any] struct {
+	p    *Promise[T]
+	body func(*Co) (T, error)
+	v    T
+	err  error
+}
+
+func (a *asyncOf[T]) run(co *Co) {
+	defer func() {
+		if p := recover(); p != nil {
+			a.err = panicFailure(p)
+		}
+	}()
+	a.v, a.err = a.body(co)
+}
+
+func (a *asyncOf[T]) finish() {
+	if a.err != nil {
+		var zero T
+		a.p.settle(zero, newFailure(a.err, 2))
+		return
+	}
+	a.p.settle(a.v, nil)
+}
+
+func (a *asyncOf[T]) cancelled() {
+	var zero T
+	a.p.settle(zero, newFailure(ErrCancelled, 2))
+}
+
+// Async runs body as a coroutine on the loop goroutine and returns a promise
+// for its result. The body reads top to bottom: Await(co, x) waits for a
+// Deferred or Promise without blocking the loop, and returns its value and
+// error. A panic in the body rejects the promise.
+//
+// The body starts on a later pass of the loop (Async schedules it with
+// CallSoon, so that the coroutine is created from a loop callback), and
+// after each Await that had to wait it continues on a later pass too, never
+// inside the code that settled what it awaited. It never runs concurrently
+// with callbacks. Awaiting a result that is already there returns at once,
+// without suspending.
+//
+// Cancelling the promise cancels what the body is awaiting, and Await
+// returns what that gives, normally ErrCancelled (or ErrCancelled at once if
+// the awaited thing does not settle when cancelled). The body decides the
+// promise's result: it may return the error, or handle it and go on. If the
+// body has not started yet, it never runs and the promise is rejected with
+// ErrCancelled; a Cancel made while the body runs makes its next Await
+// return ErrCancelled.
+//
+// While the body waits, its coroutine keeps a parked goroutine. A body
+// waiting for something that never settles keeps it for good: cancel the
+// promise to end it (CancelOnDone ties that to a context). Loop goroutine.
+func Async[T any](loop Loop, body func(co *Co) (T, error)) *Promise[T] {
+	p := &Promise[T]{decides: true}
+	co := &Co{loop: loop, res: &asyncOf[T]{p: p, body: body}}
+	co.resumeFn = co.resume
+	p.canceller = co.cancel
+	loop.CallSoon(co.start)
+	return p
+}
+
+func (co *Co) start() {
+	if co.done {
+		return
+	}
+	co.started = true
+	co.next, _ = iter.Pull(func(yield func(struct{}) bool) {
+		co.yield = yield
+		co.res.run(co)
+	})
+	co.resume()
+}
+
+func (co *Co) resume() {
+	co.inBody = true
+	_, more := co.next()
+	co.inBody = false
+	if !more {
+		co.done = true
+		co.cur = nil
+		co.res.finish()
+	}
+}
+
+func (co *Co) cancel() {
+	switch {
+	case co.done:
+	case !co.started:
+		co.done = true
+		co.res.cancelled()
+	case co.inBody:
+		co.cancelPending = true
+	case co.cur != nil:
+		co.cur.abort()
+	}
+}
+
+// Await waits for a, a *Deferred or *Promise[T], inside the body of a
+// coroutine started by Async, and returns its value or its error (a
+// *Failure). A result that is already there is returned at once; otherwise
+// the coroutine suspends and the loop goes on until it arrives. Awaiting a
+// Deferred takes its result, as Twisted's inlineCallbacks does: the
+// Deferred's chain goes on with nil. Await may only be called by the body
+// the Co was given to; elsewhere it returns an error at once.
+func Await[T any](co *Co, a Awaitable[T]) (T, error) {
+	var zero T
+	if !co.inBody {
+		return zero, errAwaitOutsideBody
+	}
+	if co.cancelPending {
+		co.cancelPending = false
+		return zero, newFailure(ErrCancelled, 2)
+	}
+	if v, err, ok := a.poll(); ok {
+		return v, err
+	}
+	w := &wait[T]{co: co, a: a}
+	co.cur = w
+	a.subscribe(w.deliver)
+	co.yield(struct{}{})
+	co.cur = nil
+	return w.v, w.err
+}
+
+// wait is one suspended Await.
+type wait[T any] struct {
+	co   *Co
+	a    Awaitable[T]
+	v    T
+	err  error
+	done bool
+}
+
+func (w *wait[T]) deliver(v T, err error) bool {
+	if w.done {
+		return false
+	}
+	w.done = true
+	w.v, w.err = v, err
+	w.co.loop.CallSoon(w.co.resumeFn)
+	return true
+}
+
+func (w *wait[T]) abort() {
+	if w.done {
+		return
+	}
+	w.a.Cancel()
+	if !w.done {
+		w.done = true
+		w.err = newFailure(ErrCancelled, 2)
+		w.co.loop.CallSoon(w.co.resumeFn)
+	}
+}

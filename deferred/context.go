@@ -1,0 +1,76 @@
+package deferred
+
+import (
+	"context"
+	"sync/atomic"
+)
+
+// CancelOnDone cancels a (a *Deferred or *Promise[T]) when ctx is done,
+// unless a has settled by then. ctx.Done fires on another goroutine, so the
+// cancellation hops to the loop goroutine through loop.CallFromGoroutine. No
+// goroutine waits meanwhile (context.AfterFunc), and the watch on ctx stops
+// when a settles. CancelOnDone observes a without changing its result. Loop
+// goroutine.
+func CancelOnDone[T any](ctx context.Context, loop Loop, a Awaitable[T]) {
+	if ctx.Done() == nil {
+		return
+	}
+	settled := false
+	stop := context.AfterFunc(ctx, func() {
+		loop.CallFromGoroutine(func() {
+			if !settled {
+				a.Cancel()
+			}
+		})
+	})
+	a.subscribe(func(T, error) bool {
+		settled = true
+		stop()
+		return false
+	})
+}
+
+// Wait blocks the calling goroutine until a (a *Deferred or *Promise[T])
+// settles or ctx is done, and returns a's value and error, or ctx.Err(). It
+// is for goroutines other than the loop goroutine, which must keep running
+// for a to settle: Wait called on the loop goroutine never returns unless
+// ctx ends it. Wait reaches a through loop.CallFromGoroutine. Like Await, it
+// takes a Deferred's result (the chain goes on with nil); if ctx ends the
+// wait first, the result is left in the chain when it comes. Wait does not
+// cancel a. Any goroutine except the loop goroutine.
+func Wait[T any](ctx context.Context, loop Loop, a Awaitable[T]) (T, error) {
+	type result struct {
+		v   T
+		err error
+	}
+	const (
+		waiting = iota
+		delivered
+		abandoned
+	)
+	ch := make(chan result, 1)
+	var state atomic.Int32
+	loop.CallFromGoroutine(func() {
+		if state.Load() == abandoned {
+			return
+		}
+		a.subscribe(func(v T, err error) bool {
+			if !state.CompareAndSwap(waiting, delivered) {
+				return false
+			}
+			ch <- result{v, err}
+			return true
+		})
+	})
+	select {
+	case r := <-ch:
+		return r.v, r.err
+	case <-ctx.Done():
+		if state.CompareAndSwap(waiting, abandoned) {
+			var zero T
+			return zero, ctx.Err()
+		}
+		r := <-ch
+		return r.v, r.err
+	}
+}

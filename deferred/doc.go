@@ -1,0 +1,79 @@
+// Package deferred provides results that are not ready yet, for programs
+// whose callbacks all run on one loop goroutine: Twisted's Deferred, simple
+// typed promises with events, and coroutines that await either.
+//
+// # Deferreds
+//
+// A Deferred keeps Twisted's semantics, case by case: callbacks and
+// errbacks form a chain through which the result flows, each callback
+// receiving the return value of the one before. A callback that returns an
+// error or panics moves the chain to the errback path, and an errback that
+// returns a plain value moves it back. A callback that returns an unfired
+// Deferred pauses the chain until that one fires, nested to any depth.
+// Deferreds can be paused, cancelled (a canceller decides what cancelling
+// means), chained and combined: DeferredList, Gather, Race, AddTimeout, and
+// the Lock, Semaphore and Queue built on them.
+//
+// Failures are errors: a failed Deferred carries a *Failure that wraps the
+// original error and records the stack where it arose, and errors.Is and
+// errors.As see through it. A failure still unhandled when its Deferred (or
+// Promise) is garbage collected is logged through log/slog, see SetLogger.
+//
+// # Promises
+//
+// A Promise[T] is a simple promise: every observer gets the same settled
+// value, and nothing an observer does changes what the others see. Then and
+// Recover chain explicitly, returning new promises. Before it settles, a
+// promise can emit named events (download progress, say) to observers added
+// with On; events emitted after it settled are dropped. FromDeferred and
+// Promise.Deferred convert between the two kinds.
+//
+// # Coroutines
+//
+// Async runs a body that reads top to bottom, awaiting Deferreds and
+// Promises with Await, and returns a Promise for its result. It is built on
+// iter.Pull: the body runs on its own goroutine but never at the same time
+// as the loop's callbacks, because control passes back and forth
+// explicitly.
+//
+// # Goroutines
+//
+// Everything in this package runs on one goroutine, the loop goroutine (the
+// goroutine of a reactor's Run, or the GUI thread when a GUI loop drives the
+// reactor). Deferreds, Promises, Resolvers, Locks, Semaphores, Queues and
+// coroutines have no locks: they must only be used on the loop goroutine,
+// and their callbacks and observers run there, synchronously, on the
+// goroutine that fires them or adds them.
+//
+// The exceptions, safe on any goroutine: Wait (for goroutines other than
+// the loop goroutine, to block until a result arrives), SetLogger,
+// NewFailure, the methods of Failure and of the error types, and the
+// constructors New, NewWithCanceller, NewPromise, Resolved, NewSemaphore and
+// NewQueue, whose results are then handed to the loop goroutine. CancelOnDone
+// is called on the loop goroutine but reacts to a context done on any
+// goroutine. To deliver a result computed on another goroutine, hop with
+// Loop.CallFromGoroutine.
+//
+// # Implementation notes
+//
+// A Deferred stores its first callback inline, so creating one, adding a
+// callback and firing it costs one allocation. Its callbacks run in a loop
+// that keeps the Deferreds handing results to each other in an explicit
+// stack, as Twisted's _runCallbacks does, so the Go stack keeps the same
+// depth for chains of any length and nesting of any depth; Chain uses the
+// same stack instead of recursing.
+//
+// Unhandled failures are watched with runtime.AddCleanup, registered only
+// while a failure is the current result of a Deferred (or the rejection of
+// a Promise nobody observes) and stopped as soon as it is handled, so
+// successful results cost nothing.
+//
+// Coroutines use iter.Pull, which switches goroutines on the same OS thread.
+// A coroutine created outside a cgo callback and resumed inside one (all GTK
+// dispatch is a cgo callback) dies with "coro: OS thread locking must match
+// locking at coroutine creation"; so Async creates the coroutine from a
+// loop callback (Loop.CallSoon), and every resume after a suspension is a
+// loop callback too, at the same depth. Awaiting a result that is already
+// there does not suspend, so long runs of such awaits keep a flat stack and
+// no extra goroutines.
+package deferred

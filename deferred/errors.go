@@ -1,0 +1,42 @@
+package deferred
+
+import "errors"
+
+var (
+	// ErrAlreadyCalled is returned by Callback and Errback on a Deferred that
+	// already has a result, and by a Resolver on a settled Promise
+	// (Twisted's AlreadyCalledError).
+	ErrAlreadyCalled = errors.New("deferred: already called")
+
+	// ErrCancelled is the failure of a Deferred or Promise that was cancelled
+	// and whose canceller did not give it another result (Twisted's
+	// CancelledError). Await returns it inside a cancelled coroutine.
+	ErrCancelled = errors.New("deferred: cancelled")
+
+	// ErrTimeout is the failure of a Deferred timed out by AddTimeout
+	// (Twisted's TimeoutError).
+	ErrTimeout = errors.New("deferred: timed out")
+
+	// ErrQueueOverflow is returned by Queue.Put when the queue already holds
+	// its size limit of values (Twisted's QueueOverflow).
+	ErrQueueOverflow = errors.New("deferred: queue overflow")
+
+	// ErrQueueUnderflow is the failure of Queue.Get when the backlog limit of
+	// waiting Gets is already reached (Twisted's QueueUnderflow).
+	ErrQueueUnderflow = errors.New("deferred: queue underflow")
+
+	// ErrNotAcquired is returned by Lock.Release on an unlocked Lock and by
+	// Semaphore.Release when every token is already free.
+	ErrNotAcquired = errors.New("deferred: released more often than acquired")
+
+	// ErrTypeMismatch is the failure of a Promise made by FromDeferred when
+	// the Deferred's result does not have the promised type.
+	ErrTypeMismatch = errors.New("deferred: result has the wrong type")
+)
+
+var (
+	errDeferredResult   = errors.New("deferred: Callback called with a *Deferred; return it from a callback to chain")
+	errNilError         = errors.New("deferred: Errback called with a nil error")
+	errCircular         = errors.New("deferred: callback returned the Deferred it was attached to")
+	errAwaitOutsideBody = errors.New("deferred: Await called outside the body of its coroutine")
+)

@@ -1,0 +1,141 @@
+package deferred
+
+// Lock is a mutual-exclusion lock for code on the loop goroutine (Twisted's
+// DeferredLock): Acquire returns a Deferred that fires once the lock is
+// held. Waiters are served first come, first served. The zero value is an
+// unlocked Lock. All methods are for the loop goroutine.
+type Lock struct {
+	locked  bool
+	waiting []*Deferred
+}
+
+// Locked reports whether the lock is held.
+func (l *Lock) Locked() bool { return l.locked }
+
+// Acquire returns a Deferred that fires with the *Lock when the caller holds
+// the lock: at once if it is free, otherwise after the holders before it
+// release it. Cancelling the Deferred before it fires removes the caller
+// from the waiters (and fails the Deferred with ErrCancelled); once it has
+// fired, cancelling it does nothing.
+func (l *Lock) Acquire() *Deferred {
+	d := NewWithCanceller(func(d *Deferred) { l.waiting = removeWaiter(l.waiting, d) })
+	if l.locked {
+		l.waiting = append(l.waiting, d)
+	} else {
+		l.locked = true
+		d.fire(l)
+	}
+	return d
+}
+
+// Release releases the lock, handing it to the first waiter if there is
+// one. It returns ErrNotAcquired if the lock is not held.
+func (l *Lock) Release() error {
+	if !l.locked {
+		return ErrNotAcquired
+	}
+	l.locked = false
+	if len(l.waiting) > 0 {
+		l.locked = true
+		d := popWaiter(&l.waiting)
+		d.fire(l)
+	}
+	return nil
+}
+
+// Run acquires the lock, runs f (as MaybeDeferred does), and releases the
+// lock when f's result is ready, even if f fails or panics; f may return a
+// Deferred, and the lock is held until it fires. The returned Deferred fires
+// with f's result.
+func (l *Lock) Run(f func() any) *Deferred {
+	return runLocked(l.Acquire(), f, l.Release)
+}
+
+// Semaphore limits how many users may hold it at once (Twisted's
+// DeferredSemaphore). All methods are for the loop goroutine.
+type Semaphore struct {
+	tokens  int
+	limit   int
+	waiting []*Deferred
+}
+
+// NewSemaphore returns a Semaphore with tokens free tokens, which is also its
+// limit. It panics if tokens < 1. Any goroutine.
+func NewSemaphore(tokens int) *Semaphore {
+	if tokens < 1 {
+		panic("deferred: NewSemaphore needs at least one token")
+	}
+	return &Semaphore{tokens: tokens, limit: tokens}
+}
+
+// Tokens returns the number of tokens free now.
+func (s *Semaphore) Tokens() int { return s.tokens }
+
+// Limit returns the number of tokens the Semaphore was made with.
+func (s *Semaphore) Limit() int { return s.limit }
+
+// Acquire returns a Deferred that fires with the *Semaphore when the caller
+// holds a token: at once if one is free, otherwise first come, first served
+// as tokens are released. Cancelling the Deferred before it fires removes
+// the caller from the waiters; once it has fired, cancelling it does
+// nothing.
+func (s *Semaphore) Acquire() *Deferred {
+	d := NewWithCanceller(func(d *Deferred) { s.waiting = removeWaiter(s.waiting, d) })
+	if s.tokens == 0 {
+		s.waiting = append(s.waiting, d)
+	} else {
+		s.tokens--
+		d.fire(s)
+	}
+	return d
+}
+
+// Release returns a token, handing it to the first waiter if there is one.
+// It returns ErrNotAcquired if all tokens are already free.
+func (s *Semaphore) Release() error {
+	if s.tokens >= s.limit {
+		return ErrNotAcquired
+	}
+	if len(s.waiting) > 0 {
+		d := popWaiter(&s.waiting)
+		d.fire(s)
+		return nil
+	}
+	s.tokens++
+	return nil
+}
+
+// Run acquires a token, runs f (as MaybeDeferred does), and releases the
+// token when f's result is ready, even if f fails or panics. The returned
+// Deferred fires with f's result.
+func (s *Semaphore) Run(f func() any) *Deferred {
+	return runLocked(s.Acquire(), f, s.Release)
+}
+
+func runLocked(acquired *Deferred, f func() any, release func() error) *Deferred {
+	return acquired.AddCallback(func(any) any {
+		return MaybeDeferred(f).AddBoth(func(r any) any {
+			release()
+			return r
+		})
+	})
+}
+
+func removeWaiter(ws []*Deferred, d *Deferred) []*Deferred {
+	for i, w := range ws {
+		if w == d {
+			copy(ws[i:], ws[i+1:])
+			ws[len(ws)-1] = nil
+			return ws[:len(ws)-1]
+		}
+	}
+	return ws
+}
+
+func popWaiter(ws *[]*Deferred) *Deferred {
+	d := (*ws)[0]
+	copy(*ws, (*ws)[1:])
+	(*ws)[len(*ws)-1] = nil
+	*ws = (*ws)[:len(*ws)-1]
+	return d
+}
