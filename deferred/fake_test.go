@@ -224,8 +224,8 @@ type capturedRecord struct {
 }
 
 func (c *logCapture) Enabled(context.Context, slog.Level) bool { return true }
-func (c *logCapture) WithAttrs([]slog.Attr) slog.Handler     { return c }
-func (c *logCapture) WithGroup(string) slog.Handler          { return c }
+func (c *logCapture) WithAttrs([]slog.Attr) slog.Handler       { return c }
+func (c *logCapture) WithGroup(string) slog.Handler            { return c }
 
 func (c *logCapture) Handle(_ context.Context, r slog.Record) error {
 	rec := capturedRecord{msg: r.Message, attrs: map[string]string{}}
