@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"os"
 	"runtime"
 	"slices"
 	"strings"
@@ -77,6 +76,24 @@ func (l *fakeLoop) pass() int {
 // drain runs passes until nothing is queued.
 func (l *fakeLoop) drain() {
 	for l.pass() > 0 {
+	}
+}
+
+// runUntil runs passes, waiting for functions queued from other goroutines,
+// until cond holds; it gives up after a few seconds.
+func (l *fakeLoop) runUntil(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.After(5 * time.Second)
+	for {
+		l.drain()
+		if cond() {
+			return
+		}
+		select {
+		case <-l.wake:
+		case <-deadline:
+			t.Fatal("condition not met")
+		}
 	}
 }
 
@@ -301,5 +318,3 @@ func stackDepth() int {
 	pcs := make([]uintptr, 4096)
 	return runtime.Callers(1, pcs)
 }
-
-func envIs(name, value string) bool { return os.Getenv(name) == value }
