@@ -57,18 +57,18 @@ func panicFailure(v any) *Failure {
 	return &Failure{err: &PanicError{Value: v}, pcs: append([]uintptr(nil), buf[:n]...)}
 }
 
-// Error returns the wrapped error's message.
+// Error returns the wrapped error's message. Any goroutine.
 func (f *Failure) Error() string { return f.err.Error() }
 
-// Unwrap returns the wrapped error.
+// Unwrap returns the wrapped error. Any goroutine.
 func (f *Failure) Unwrap() error { return f.err }
 
 // Callers returns the program counters of the stack where the failure arose,
-// innermost first, as runtime.Callers reports them.
+// innermost first, as runtime.Callers reports them. Any goroutine.
 func (f *Failure) Callers() []uintptr { return f.pcs }
 
 // Stack formats the stack where the failure arose, one "function\n\tfile:line"
-// entry per frame, innermost first.
+// entry per frame, innermost first. Any goroutine.
 func (f *Failure) Stack() string {
 	var b strings.Builder
 	frames := runtime.CallersFrames(f.pcs)
@@ -85,7 +85,7 @@ func (f *Failure) Stack() string {
 }
 
 // Format implements fmt.Formatter: %v and %s print the message, %+v adds the
-// origin stack.
+// origin stack. Any goroutine.
 func (f *Failure) Format(s fmt.State, verb rune) {
 	switch verb {
 	case 'v':

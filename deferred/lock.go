@@ -9,14 +9,14 @@ type Lock struct {
 	waiting []*Deferred
 }
 
-// Locked reports whether the lock is held.
+// Locked reports whether the lock is held. Loop goroutine.
 func (l *Lock) Locked() bool { return l.locked }
 
 // Acquire returns a Deferred that fires with the *Lock when the caller holds
 // the lock: at once if it is free, otherwise after the holders before it
 // release it. Cancelling the Deferred before it fires removes the caller
 // from the waiters (and fails the Deferred with ErrCancelled); once it has
-// fired, cancelling it does nothing.
+// fired, cancelling it does nothing. Loop goroutine.
 func (l *Lock) Acquire() *Deferred {
 	d := NewWithCanceller(func(d *Deferred) { l.waiting = removeWaiter(l.waiting, d) })
 	if l.locked {
@@ -29,7 +29,7 @@ func (l *Lock) Acquire() *Deferred {
 }
 
 // Release releases the lock, handing it to the first waiter if there is
-// one. It returns ErrNotAcquired if the lock is not held.
+// one. It returns ErrNotAcquired if the lock is not held. Loop goroutine.
 func (l *Lock) Release() error {
 	if !l.locked {
 		return ErrNotAcquired
@@ -46,7 +46,7 @@ func (l *Lock) Release() error {
 // Run acquires the lock, runs f (as MaybeDeferred does), and releases the
 // lock when f's result is ready, even if f fails or panics; f may return a
 // Deferred, and the lock is held until it fires. The returned Deferred fires
-// with f's result.
+// with f's result. Loop goroutine.
 func (l *Lock) Run(f func() any) *Deferred {
 	return runLocked(l.Acquire(), f, l.Release)
 }
@@ -68,17 +68,18 @@ func NewSemaphore(tokens int) *Semaphore {
 	return &Semaphore{tokens: tokens, limit: tokens}
 }
 
-// Tokens returns the number of tokens free now.
+// Tokens returns the number of tokens free now. Loop goroutine.
 func (s *Semaphore) Tokens() int { return s.tokens }
 
-// Limit returns the number of tokens the Semaphore was made with.
+// Limit returns the number of tokens the Semaphore was made with. Any
+// goroutine.
 func (s *Semaphore) Limit() int { return s.limit }
 
 // Acquire returns a Deferred that fires with the *Semaphore when the caller
 // holds a token: at once if one is free, otherwise first come, first served
 // as tokens are released. Cancelling the Deferred before it fires removes
 // the caller from the waiters; once it has fired, cancelling it does
-// nothing.
+// nothing. Loop goroutine.
 func (s *Semaphore) Acquire() *Deferred {
 	d := NewWithCanceller(func(d *Deferred) { s.waiting = removeWaiter(s.waiting, d) })
 	if s.tokens == 0 {
@@ -91,7 +92,7 @@ func (s *Semaphore) Acquire() *Deferred {
 }
 
 // Release returns a token, handing it to the first waiter if there is one.
-// It returns ErrNotAcquired if all tokens are already free.
+// It returns ErrNotAcquired if all tokens are already free. Loop goroutine.
 func (s *Semaphore) Release() error {
 	if s.tokens >= s.limit {
 		return ErrNotAcquired
@@ -107,7 +108,7 @@ func (s *Semaphore) Release() error {
 
 // Run acquires a token, runs f (as MaybeDeferred does), and releases the
 // token when f's result is ready, even if f fails or panics. The returned
-// Deferred fires with f's result.
+// Deferred fires with f's result. Loop goroutine.
 func (s *Semaphore) Run(f func() any) *Deferred {
 	return runLocked(s.Acquire(), f, s.Release)
 }

@@ -84,7 +84,7 @@ func Rejected[T any](err error) *Promise[T] {
 // Resolve fulfils the promise with v and calls its value observers in the
 // order they were added. It returns ErrAlreadyCalled if the promise is
 // already settled (except for the one late result swallowed after a Cancel
-// without canceller).
+// without canceller). Loop goroutine.
 func (r Resolver[T]) Resolve(v T) error {
 	return r.p.settle(v, nil)
 }
@@ -93,7 +93,7 @@ func (r Resolver[T]) Resolve(v T) error {
 // Reject's caller, and calls its error observers in the order they were
 // added. It returns ErrAlreadyCalled if the promise is already settled
 // (except for the one late result swallowed after a Cancel without
-// canceller).
+// canceller). Loop goroutine.
 func (r Resolver[T]) Reject(err error) error {
 	if r.p.state != pending {
 		return r.p.alreadySettled()
@@ -103,7 +103,8 @@ func (r Resolver[T]) Reject(err error) error {
 }
 
 // Emit calls the observers of the named event with v, in the order they
-// were added. Events emitted after the promise settled are dropped.
+// were added. Events emitted after the promise settled are dropped. Loop
+// goroutine.
 func (r Resolver[T]) Emit(name string, v any) {
 	p := r.p
 	if p.state != pending {
@@ -118,7 +119,7 @@ func (r Resolver[T]) Emit(name string, v any) {
 
 // OnCancel sets the function Promise.Cancel calls to stop the work behind
 // the promise. It decides the result: it may settle the promise; if it does
-// not, Cancel rejects the promise with ErrCancelled.
+// not, Cancel rejects the promise with ErrCancelled. Loop goroutine.
 func (r Resolver[T]) OnCancel(canceller func()) {
 	r.p.canceller = canceller
 }

@@ -18,15 +18,15 @@ func NewQueue(size, backlog int) *Queue {
 	return &Queue{size: max(size+1, 0), backlog: max(backlog+1, 0)}
 }
 
-// Len returns the number of values waiting to be got.
+// Len returns the number of values waiting to be got. Loop goroutine.
 func (q *Queue) Len() int { return len(q.pending) }
 
-// Waiting returns the number of Gets waiting for a value.
+// Waiting returns the number of Gets waiting for a value. Loop goroutine.
 func (q *Queue) Waiting() int { return len(q.waiting) }
 
 // Put adds v to the queue, or hands it straight to the oldest waiting Get.
 // It returns ErrQueueOverflow, without adding v, if the queue already holds
-// its size limit of values.
+// its size limit of values. Loop goroutine.
 func (q *Queue) Put(v any) error {
 	if len(q.waiting) > 0 {
 		popWaiter(&q.waiting).fire(v)
@@ -43,7 +43,7 @@ func (q *Queue) Put(v any) error {
 // once if there is one, otherwise when one is Put. If the backlog limit of
 // waiting Gets is reached, the Deferred fails at once with
 // ErrQueueUnderflow. Cancelling a waiting Get removes it from the waiters,
-// so the next value goes to the next Get.
+// so the next value goes to the next Get. Loop goroutine.
 func (q *Queue) Get() *Deferred {
 	if len(q.pending) > 0 {
 		v := q.pending[0]
