@@ -237,3 +237,22 @@ func TestCancelledFailureIsACancelledError(t *testing.T) {
 		t.Fatalf("got %+v", f)
 	}
 }
+
+// Twisted's test_canceller_circular_reference_*: firing a Deferred drops its
+// canceller, so whatever the canceller holds can be collected.
+func TestCancellerReleasedWhenFired(t *testing.T) {
+	for name, fire := range map[string]func(d *Deferred){
+		"callback": func(d *Deferred) { d.Callback(nil) },
+		"errback":  func(d *Deferred) { d.Errback(errGeneric); d.AddErrback(func(error) any { return nil }) },
+		"non-final": func(d *Deferred) {
+			d.AddCallback(func(any) any { return New() })
+			d.Callback(nil)
+		},
+	} {
+		d := NewWithCanceller(func(*Deferred) {})
+		fire(d)
+		if d.canceller != nil {
+			t.Errorf("%s: canceller still held", name)
+		}
+	}
+}

@@ -54,6 +54,14 @@
 // goroutine. To deliver a result computed on another goroutine, hop with
 // Loop.CallFromGoroutine.
 //
+// # Portability
+//
+// The package is pure Go on the standard library alone: no cgo, no GUI
+// package, no reactor; it builds with CGO_ENABLED=0 for every platform Go
+// supports. It reaches the loop only through the small Loop interface, which
+// *reactor.Reactor implements, and AddTimeout takes the reactor's CallLater
+// method value, so the reactor can import this package.
+//
 // # Implementation notes
 //
 // A Deferred stores its first callback inline, so creating one, adding a
