@@ -1,0 +1,33 @@
+package reactor
+
+import "time"
+
+// BackendFD returns one descriptor that polls readable whenever the
+// reactor has I/O work: a watched descriptor is ready or a call from
+// another goroutine is queued. Polling it does not consume anything.
+// With NextTimeout and RunOnce(0) it is all a foreign loop needs to drive
+// the reactor (see the package doc). It must be called on the reactor
+// goroutine; the descriptor belongs to the reactor.
+func (r *Reactor) BackendFD() (int, error) {
+	if r.closed.Load() {
+		return -1, ErrClosed
+	}
+	return r.p.FD()
+}
+
+// NextTimeout returns how long a foreign loop may wait on BackendFD before
+// it must call RunOnce(0): 0 if calls are queued or the reactor is
+// stopping, the time until the next timer is due (0 if it is), or -1 if
+// there is nothing to wait for but BackendFD. A loop whose timeouts are
+// coarser must round it up, never down, or a due timer becomes a busy
+// loop. It must be called on the reactor goroutine.
+func (r *Reactor) NextTimeout() time.Duration {
+	if len(r.soon) > 0 || r.gwake.Load() || r.stopped {
+		return 0
+	}
+	if len(r.timers) == 0 {
+		return -1
+	}
+	d := time.Duration(r.timers[0].when - r.nanos())
+	return max(d, 0)
+}

@@ -1,0 +1,33 @@
+package reactor
+
+import (
+	"log/slog"
+)
+
+// An Option configures New.
+type Option func(*options)
+
+type options struct {
+	backend string
+	clock   Clock
+	logger  *slog.Logger
+	signals bool
+}
+
+// WithBackend picks the readiness backend by name: one of Backends().
+// The default is the best the OS has: epoll on Linux, kqueue on macOS and
+// the BSDs; "poll" is the portable fallback.
+func WithBackend(name string) Option { return func(o *options) { o.backend = name } }
+
+// WithClock reads time from c instead of the system clock (tests pass a
+// reactortest.Clock).
+func WithClock(c Clock) Option { return func(o *options) { o.clock = c } }
+
+// WithLogger sets where the reactor reports what it cannot return as an
+// error, such as a panic recovered from a callback. The default is
+// slog.Default().
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+
+// WithoutSignalHandlers leaves SIGINT and SIGTERM alone. By default the
+// reactor's first pass arranges for them to Stop it cleanly.
+func WithoutSignalHandlers() Option { return func(o *options) { o.signals = false } }

@@ -1,0 +1,305 @@
+package reactor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/loomkit/loom/reactor/internal/poller"
+)
+
+// ErrClosed is returned when a closed reactor is asked to run.
+var ErrClosed = errors.New("reactor: closed")
+
+// ErrUnknownBackend is returned by New for a backend this OS lacks.
+var ErrUnknownBackend = poller.ErrUnknownBackend
+
+// Reactor is an event loop: it waits for descriptors, timers and calls
+// from other goroutines, and runs their callbacks one at a time on one
+// goroutine, the reactor goroutine. That is the goroutine running Run or
+// RunOnce, or the GUI thread when a GUI loop drives the reactor.
+//
+// Only CallFromGoroutine may be called from other goroutines.
+type Reactor struct {
+	p       poller.Poller
+	backend string
+	clock   Clock
+	epoch   time.Time
+	log     *slog.Logger
+	unwatchClock func()
+
+	timers timerHeap
+	seq    uint64
+
+	soon []func()   // CallSoon's queue
+	free [][]func() // spare queue buffers, reused so steady state allocates nothing
+
+	gmu    sync.Mutex
+	gq     []func() // CallFromGoroutine's queue
+	gspare []func()
+	gwake  atomic.Bool // a wakeup is pending for gq
+	closed atomic.Bool
+
+	fds    []*fdState // by descriptor number
+	nfds   int
+	evbufs [][]poller.Event // one event buffer per RunOnce depth
+	pass   uint64           // counts I/O waits
+	depth  int
+
+	stopping bool
+	stopped  bool
+	running  bool
+
+	signals *signals
+}
+
+// Backends lists the backends this OS has, the default first.
+func Backends() []string { return poller.Names() }
+
+// New creates a reactor. It fails for an unknown backend name or when the
+// OS refuses a descriptor.
+func New(opts ...Option) (*Reactor, error) {
+	o := options{clock: realClock{}, logger: slog.Default(), signals: true}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	p, err := poller.New(o.backend)
+	if err != nil {
+		return nil, fmt.Errorf("reactor: %w", err)
+	}
+	name := o.backend
+	if name == "" {
+		name = poller.Names()[0]
+	}
+	r := &Reactor{p: p, backend: name, clock: o.clock, epoch: o.clock.Now(), log: o.logger}
+	if o.signals {
+		r.signals = newSignals(r)
+		r.signals.stopOnInterrupt = true
+	}
+	if w, ok := o.clock.(clockWatcher); ok {
+		r.unwatchClock = w.Watch(r)
+	}
+	return r, nil
+}
+
+// Backend returns the name of the backend the reactor uses.
+func (r *Reactor) Backend() string { return r.backend }
+
+// CallSoon queues f to run on the next pass, after the calls queued before
+// it. It must be called on the reactor goroutine.
+func (r *Reactor) CallSoon(f func()) {
+	r.soon = append(r.soon, f)
+}
+
+// CallFromGoroutine queues f to run on the reactor goroutine and wakes the
+// reactor. It is the one method safe to call from any goroutine. Calls
+// keep their order; concurrent wakeups coalesce into one. After Close,
+// f is dropped.
+func (r *Reactor) CallFromGoroutine(f func()) {
+	r.gmu.Lock()
+	r.gq = append(r.gq, f)
+	r.gmu.Unlock()
+	if r.gwake.CompareAndSwap(false, true) {
+		if err := r.p.Wake(); err != nil {
+			r.log.Error("reactor: wakeup failed", "err", err)
+		}
+	}
+}
+
+// Run runs passes until Stop is called, ctx ends, or a wait fails. It
+// returns nil after Stop and ctx's error when ctx ended it. Run must not
+// be called while the reactor is already running.
+func (r *Reactor) Run(ctx context.Context) error {
+	if r.running {
+		return errors.New("reactor: Run called while running")
+	}
+	r.running = true
+	defer func() { r.running, r.stopping, r.stopped = false, false, false }()
+	var ctxDone atomic.Bool
+	stopCtx := context.AfterFunc(ctx, func() {
+		ctxDone.Store(true)
+		r.CallFromGoroutine(r.Stop)
+	})
+	defer stopCtx()
+	for !r.stopped {
+		if err := r.RunOnce(-1); err != nil {
+			return err
+		}
+	}
+	if ctxDone.Load() {
+		return ctx.Err()
+	}
+	return nil
+}
+
+// Stop asks Run to return after the current pass. It may be called from
+// any callback, any number of times; a Stop before Run makes the next Run
+// return at once. GUI loops that drive the reactor quit their
+// toolkit's loop when Stopped reports true. Stop must be called on the
+// reactor goroutine; other goroutines use CallFromGoroutine(r.Stop).
+func (r *Reactor) Stop() {
+	if r.stopping {
+		return
+	}
+	r.stopping = true
+	r.stopped = true
+	// Whatever drives the reactor must look at it again soon, even if
+	// Stop was called outside a pass (a GUI handler).
+	r.p.Wake()
+}
+
+// Stopped reports whether Stop has been called and the reactor has
+// finished stopping. Embedding loops check it after each RunOnce.
+func (r *Reactor) Stopped() bool { return r.stopped }
+
+// Close releases every descriptor the reactor opened (not those added
+// with AddReader or AddWriter, which stay the caller's) and stops its
+// signal handling. Calls still queued are dropped. Close is idempotent;
+// it fails if called from inside a pass.
+func (r *Reactor) Close() error {
+	if r.depth > 0 {
+		return errors.New("reactor: Close called during a pass; call Stop and Close after Run returns")
+	}
+	if r.closed.Swap(true) {
+		return nil
+	}
+	if r.signals != nil {
+		r.signals.close()
+	}
+	if r.unwatchClock != nil {
+		r.unwatchClock()
+	}
+	r.fds, r.nfds, r.timers, r.soon = nil, 0, nil, nil
+	r.gmu.Lock()
+	r.gq = nil
+	r.gmu.Unlock()
+	return r.p.Close()
+}
+
+// RunOnce runs one pass of the loop:
+//
+//  1. timers that are due,
+//  2. calls queued with CallSoon and CallFromGoroutine before the pass,
+//  3. I/O: it waits for readiness, for at most timeout (timeout < 0
+//     blocks until something happens; 0 only polls) but never past the
+//     next timer, and not at all if steps 1 and 2 did any work or calls
+//     are queued; then it runs the callbacks of the ready descriptors,
+//     the calls that arrived from other goroutines during the wait and,
+//     if it waited, the timers that came due meanwhile.
+//
+// RunOnce(0) does all ready work and never blocks. A callback may itself
+// run a pass (a GUI's nested main loop); descriptors reported to an outer
+// pass that an inner pass already served are not called again.
+// RunOnce must be called on the reactor goroutine.
+func (r *Reactor) RunOnce(timeout time.Duration) error {
+	if r.closed.Load() {
+		return ErrClosed
+	}
+	if r.signals != nil && !r.signals.started {
+		if err := r.signals.start(); err != nil {
+			return err
+		}
+	}
+	r.depth++
+	defer func() { r.depth-- }()
+
+	worked := r.runTimers()
+	worked = r.runSoon() || worked
+	worked = r.runFromGoroutines() || worked
+	if r.closed.Load() {
+		return nil
+	}
+
+	if nt := r.NextTimeout(); nt >= 0 && (timeout < 0 || nt < timeout) {
+		timeout = nt
+	}
+	if worked || r.stopped {
+		// A pass that did something does not also block: the caller
+		// asked for one pass, not for one pass and a wait.
+		timeout = 0
+	}
+	if r.depth > len(r.evbufs) {
+		r.evbufs = append(r.evbufs, make([]poller.Event, 256))
+	}
+	events := r.evbufs[r.depth-1]
+	r.pass++
+	pass := r.pass
+	n, err := r.p.Wait(events, timeout)
+	if err != nil {
+		return fmt.Errorf("reactor: %w", err)
+	}
+	r.dispatch(events[:n], pass)
+	r.runFromGoroutines()
+	if timeout != 0 {
+		r.runTimers() // the ones the wait was waiting for
+	}
+	if d, ok := r.p.(interface{ PassDone() }); ok {
+		d.PassDone()
+	}
+	return nil
+}
+
+// runSoon runs the CallSoon queue as it was when the pass began.
+func (r *Reactor) runSoon() bool {
+	if len(r.soon) == 0 {
+		return false
+	}
+	batch := r.soon
+	r.soon = nil
+	if k := len(r.free); k > 0 {
+		r.soon, r.free = r.free[k-1], r.free[:k-1]
+	}
+	for i, f := range batch {
+		batch[i] = nil
+		r.call(f, "call", -1)
+	}
+	r.free = append(r.free, batch[:0])
+	return true
+}
+
+// runFromGoroutines runs the calls other goroutines queued, if a wakeup
+// says there are any. Clearing the flag before taking the queue means a
+// call queued after the take wakes the next wait.
+func (r *Reactor) runFromGoroutines() bool {
+	if !r.gwake.Swap(false) {
+		return false
+	}
+	r.gmu.Lock()
+	batch := r.gq
+	r.gq, r.gspare = r.gspare, nil
+	r.gmu.Unlock()
+	for i, f := range batch {
+		batch[i] = nil
+		if f != nil {
+			r.call(f, "call from goroutine", -1)
+		}
+	}
+	r.gmu.Lock()
+	if r.gspare == nil {
+		r.gspare = batch[:0]
+	}
+	r.gmu.Unlock()
+	return len(batch) > 0
+}
+
+// call runs one callback; a panic is logged with its stack and the loop
+// goes on.
+func (r *Reactor) call(f func(), kind string, fd int) {
+	defer r.recoverCallback(kind, fd)
+	f()
+}
+
+func (r *Reactor) recoverCallback(kind string, fd int) {
+	if v := recover(); v != nil {
+		args := []any{"callback", kind, "panic", v, "stack", string(debug.Stack())}
+		if fd >= 0 {
+			args = append(args, "fd", fd)
+		}
+		r.log.Error("reactor: callback panicked; the loop goes on", args...)
+	}
+}

@@ -1,0 +1,37 @@
+package reactortest
+
+import (
+	"os"
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+// CheckLeaks fails t, when t ends, if it left descriptors open or
+// goroutines running that were not there when CheckLeaks was called.
+func CheckLeaks(t testing.TB) {
+	t.Helper()
+	before := OpenFDs(t)
+	opt := goleak.IgnoreCurrent()
+	t.Cleanup(func() {
+		if err := goleak.Find(opt); err != nil {
+			t.Errorf("goroutine leak: %v", err)
+		}
+		if after := OpenFDs(t); after != before {
+			t.Errorf("descriptor leak: %d open before, %d after", before, after)
+		}
+	})
+}
+
+// OpenFDs counts the process's open descriptors (Linux's /proc/self/fd;
+// elsewhere /dev/fd).
+func OpenFDs(t testing.TB) int {
+	t.Helper()
+	for _, dir := range []string{"/proc/self/fd", "/dev/fd"} {
+		if ents, err := os.ReadDir(dir); err == nil {
+			return len(ents) - 1 // the directory's own descriptor
+		}
+	}
+	t.Skip("no /proc/self/fd or /dev/fd to count descriptors")
+	return 0
+}
