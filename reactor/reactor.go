@@ -26,11 +26,11 @@ var ErrUnknownBackend = poller.ErrUnknownBackend
 //
 // Only CallFromGoroutine may be called from other goroutines.
 type Reactor struct {
-	p       poller.Poller
-	backend string
-	clock   Clock
-	epoch   time.Time
-	log     *slog.Logger
+	p            poller.Poller
+	backend      string
+	clock        Clock
+	epoch        time.Time
+	log          *slog.Logger
 	unwatchClock func()
 
 	timers timerHeap
