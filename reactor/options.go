@@ -12,6 +12,7 @@ type options struct {
 	clock   Clock
 	logger  *slog.Logger
 	signals bool
+	workers int
 }
 
 // WithBackend picks the readiness backend by name: one of Backends().
@@ -31,3 +32,7 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l 
 // WithoutSignalHandlers leaves SIGINT and SIGTERM alone. By default the
 // reactor's first pass arranges for them to Stop it cleanly.
 func WithoutSignalHandlers() Option { return func(o *options) { o.signals = false } }
+
+// WithWorkers bounds how many goroutines DeferToGoroutine runs at once
+// (n < 1 means 1). The default is DefaultWorkers.
+func WithWorkers(n int) Option { return func(o *options) { o.workers = max(n, 1) } }

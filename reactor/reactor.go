@@ -56,6 +56,8 @@ type Reactor struct {
 	running  bool
 
 	signals *signals
+	events  map[string]*systemEvent
+	pool    pool
 }
 
 // Backends lists the backends this OS has, the default first.
@@ -64,7 +66,7 @@ func Backends() []string { return poller.Names() }
 // New creates a reactor. It fails for an unknown backend name or when the
 // OS refuses a descriptor.
 func New(opts ...Option) (*Reactor, error) {
-	o := options{clock: realClock{}, logger: slog.Default(), signals: true}
+	o := options{clock: realClock{}, logger: slog.Default(), signals: true, workers: DefaultWorkers}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -77,6 +79,7 @@ func New(opts ...Option) (*Reactor, error) {
 		name = poller.Names()[0]
 	}
 	r := &Reactor{p: p, backend: name, clock: o.clock, epoch: o.clock.Now(), log: o.logger}
+	r.pool.max = o.workers
 	if o.signals {
 		r.signals = newSignals(r)
 		r.signals.stopOnInterrupt = true
@@ -137,8 +140,9 @@ func (r *Reactor) Run(ctx context.Context) error {
 	return nil
 }
 
-// Stop asks Run to return after the current pass. It may be called from
-// any callback, any number of times; a Stop before Run makes the next Run
+// Stop fires the Shutdown system event (see AddSystemEventTrigger) and,
+// once its triggers are done, makes Run return after the current pass.
+// It may be called from any callback, any number of times; a Stop before Run makes the next Run
 // return at once. GUI loops that drive the reactor quit their
 // toolkit's loop when Stopped reports true. Stop must be called on the
 // reactor goroutine; other goroutines use CallFromGoroutine(r.Stop).
@@ -147,10 +151,12 @@ func (r *Reactor) Stop() {
 		return
 	}
 	r.stopping = true
-	r.stopped = true
-	// Whatever drives the reactor must look at it again soon, even if
-	// Stop was called outside a pass (a GUI handler).
-	r.p.Wake()
+	r.FireSystemEvent(Shutdown, func() {
+		r.stopped = true
+		// Whatever drives the reactor must look at it again soon, even
+		// if Stop was called outside a pass (a GUI handler).
+		r.p.Wake()
+	})
 }
 
 // Stopped reports whether Stop has been called and the reactor has

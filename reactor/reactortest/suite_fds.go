@@ -316,13 +316,3 @@ func must(t *testing.T, err error) {
 	}
 }
 
-func pipe() (int, int, error) {
-	var p [2]int
-	err := unix.Pipe2(p[:], unix.O_NONBLOCK|unix.O_CLOEXEC)
-	return p[0], p[1], err
-}
-
-func socketpair() (int, int, error) {
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
-	return fds[0], fds[1], err
-}

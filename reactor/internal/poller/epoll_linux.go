@@ -1,7 +1,10 @@
 package poller
 
 import (
+	"errors"
 	"fmt"
+	"os"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -11,11 +14,25 @@ func init() { register("epoll", 0, openEpoll) }
 
 // epoll is the Linux backend: O(1) per wait in the number of registered
 // descriptors, level-triggered, woken by an eventfd in its own set.
+//
+// A Wait that may block parks the goroutine in Go's own netpoller on the
+// epoll descriptor (which is itself pollable) instead of blocking a thread
+// in epoll_wait: a wakeup from another goroutine then costs a goroutine
+// switch, not an OS thread wakeup (about 10x less here; see
+// BenchmarkCallFromGoroutine).
 type epoll struct {
 	epfd  int
 	waker waker
 	guard guard
 	buf   []unix.EpollEvent
+	file  *os.File        // owns epfd
+	rc    syscall.RawConn // nil if the runtime would not poll epfd
+
+	// The parked wait's state, kept here so that the function handed to
+	// RawConn.Read is made once and a wait allocates nothing.
+	try          func(fd uintptr) bool
+	tryMax, tryN int
+	tryErr       error
 }
 
 func openEpoll() (Poller, error) {
@@ -34,7 +51,17 @@ func openEpoll() (Poller, error) {
 		unix.Close(epfd)
 		return nil, fmt.Errorf("epoll_ctl add waker: %w", err)
 	}
-	return &epoll{epfd: epfd, waker: w, buf: make([]unix.EpollEvent, 128)}, nil
+	p := &epoll{epfd: epfd, waker: w, buf: make([]unix.EpollEvent, 128)}
+	// A nonblocking descriptor given to os.NewFile joins the runtime's
+	// netpoller; SetReadDeadline fails if it did not.
+	if unix.SetNonblock(epfd, true) == nil {
+		p.file = os.NewFile(uintptr(epfd), "epoll")
+		if p.file.SetReadDeadline(time.Time{}) == nil {
+			p.rc, _ = p.file.SyscallConn()
+			p.try = p.tryWait
+		}
+	}
+	return p, nil
 }
 
 func epollEvents(ev Events) uint32 {
@@ -73,12 +100,9 @@ func (p *epoll) Delete(fd int) error {
 
 func (p *epoll) Wait(events []Event, timeout time.Duration) (int, error) {
 	max := min(len(events), len(p.buf))
-	n, err := unix.EpollWait(p.epfd, p.buf[:max], millis(timeout))
-	if err == unix.EINTR {
-		return 0, nil
-	}
+	n, err := p.wait(max, timeout)
 	if err != nil {
-		return 0, fmt.Errorf("epoll_wait: %w", err)
+		return 0, err
 	}
 	out := 0
 	wfd := int32(p.waker.fd())
@@ -101,6 +125,50 @@ func (p *epoll) Wait(events []Event, timeout time.Duration) (int, error) {
 	return out, nil
 }
 
+func (p *epoll) wait(max int, timeout time.Duration) (int, error) {
+	n, err := unix.EpollWait(p.epfd, p.buf[:max], 0)
+	if timeout == 0 || n > 0 || (err != nil && err != unix.EINTR) || p.rc == nil {
+		if timeout != 0 && n == 0 && err == nil {
+			// Not pollable by the runtime: block in the kernel.
+			n, err = unix.EpollWait(p.epfd, p.buf[:max], millis(timeout))
+		}
+		return p.result(n, err)
+	}
+	var deadline time.Time
+	if timeout > 0 {
+		deadline = time.Now().Add(timeout)
+	}
+	if err := p.file.SetReadDeadline(deadline); err != nil {
+		return 0, fmt.Errorf("epoll: %w", err)
+	}
+	p.tryMax = max
+	rerr := p.rc.Read(p.try)
+	if errors.Is(rerr, os.ErrDeadlineExceeded) {
+		return 0, nil
+	}
+	if rerr != nil {
+		return 0, fmt.Errorf("epoll: %w", rerr)
+	}
+	return p.result(p.tryN, p.tryErr)
+}
+
+// tryWait is the nonblocking look RawConn.Read makes each time the
+// runtime sees the epoll descriptor readable; false parks again.
+func (p *epoll) tryWait(fd uintptr) bool {
+	p.tryN, p.tryErr = unix.EpollWait(int(fd), p.buf[:p.tryMax], 0)
+	return p.tryN > 0 || (p.tryErr != nil && p.tryErr != unix.EINTR)
+}
+
+func (p *epoll) result(n int, err error) (int, error) {
+	if err == unix.EINTR {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("epoll_wait: %w", err)
+	}
+	return n, nil
+}
+
 func (p *epoll) Wake() error { return p.guard.do(p.waker.wake) }
 
 // FD is the epoll descriptor itself: it polls readable when epoll_wait
@@ -112,7 +180,13 @@ func (p *epoll) Close() error {
 		return nil
 	}
 	err := p.waker.close()
-	if err2 := unix.Close(p.epfd); err == nil {
+	var err2 error
+	if p.file != nil {
+		err2 = p.file.Close()
+	} else {
+		err2 = unix.Close(p.epfd)
+	}
+	if err == nil {
 		err = err2
 	}
 	return err
