@@ -150,4 +150,3 @@ func newBenchReactor(b *testing.B, backend string) *reactor.Reactor {
 	b.Cleanup(func() { r.Close() })
 	return r
 }
-

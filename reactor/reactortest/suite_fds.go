@@ -315,4 +315,3 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
-
