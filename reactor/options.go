@@ -17,7 +17,9 @@ type options struct {
 
 // WithBackend picks the readiness backend by name: one of Backends().
 // The default is the best the OS has: epoll on Linux, kqueue on macOS and
-// the BSDs; "poll" is the portable fallback.
+// the BSDs; "poll" is the portable fallback. Without WithBackend, the
+// environment variable LOOM_BACKEND names the default, so a whole program
+// or test run can be moved to another backend.
 func WithBackend(name string) Option { return func(o *options) { o.backend = name } }
 
 // WithClock reads time from c instead of the system clock (tests pass a

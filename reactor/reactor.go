@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -69,6 +70,9 @@ func New(opts ...Option) (*Reactor, error) {
 	o := options{clock: realClock{}, logger: slog.Default(), signals: true, workers: DefaultWorkers}
 	for _, opt := range opts {
 		opt(&o)
+	}
+	if o.backend == "" {
+		o.backend = os.Getenv("LOOM_BACKEND")
 	}
 	p, err := poller.New(o.backend)
 	if err != nil {
