@@ -1,0 +1,358 @@
+package task
+
+import (
+	"iter"
+	"slices"
+	"time"
+
+	"github.com/loomkit/loom/deferred"
+	"github.com/loomkit/loom/reactor"
+)
+
+// DefaultSlice is how long a Cooperator runs work units before it lets
+// the reactor go on, unless WithSlice says otherwise (Twisted's 10ms).
+const DefaultSlice = 10 * time.Millisecond
+
+// A Cooperator runs long jobs on the reactor goroutine without freezing
+// it (Twisted's Cooperator). A job is an iterator, each step of which is
+// a unit of work; the Cooperator runs units, taking its tasks in turn,
+// until a time slice is spent, then lets the reactor make a pass (timers,
+// I/O, GUI redraws) before the next slice.
+//
+// Each value a job yields decides what happens next:
+//
+//   - nil, or any other value: the task goes on (the value is ignored);
+//   - a *deferred.Deferred: the task pauses until it fires; if it fails,
+//     the task fails with its error;
+//   - a non-nil error: the task fails with it (so does a panic, as a
+//     *deferred.PanicError).
+//
+// A job written as a function reads top to bottom:
+//
+//	t := coop.Cooperate(func(yield func(any) bool) {
+//		for _, row := range rows {
+//			process(row)
+//			if !yield(nil) {
+//				return // the task was stopped
+//			}
+//		}
+//	})
+//	t.WhenDone().AddCallback(...)
+//
+// A Cooperator's methods, and those of its tasks, must be called on the
+// reactor goroutine. Jobs run there too: each is driven through iter.Pull,
+// whose coroutine switches goroutines without ever running at the same
+// time as the reactor's callbacks.
+type Cooperator struct {
+	r     *reactor.Reactor
+	slice time.Duration
+	clock reactor.Clock
+
+	tasks   []*CooperativeTask // the running tasks, in turn order
+	cur     int                // index in tasks of the next to run a unit
+	members []*CooperativeTask // every unfinished task, paused ones too
+	call    *reactor.DelayedCall
+	stopped bool
+}
+
+// A CooperatorOption configures NewCooperator.
+type CooperatorOption func(*Cooperator)
+
+// WithSlice sets how long a slice runs units before the Cooperator yields
+// to the reactor (default DefaultSlice). A slice always runs at least one
+// unit, so WithSlice(0) runs one unit per pass of the reactor.
+func WithSlice(d time.Duration) CooperatorOption {
+	return func(c *Cooperator) { c.slice = max(d, 0) }
+}
+
+// WithSliceClock sets the clock slices are measured on. The default is
+// the system clock (not the reactor's: a slice measures real work, and a
+// fake reactor clock would never end one). Tests pass a reactortest.Clock
+// and advance it from their work units to make slices deterministic.
+func WithSliceClock(c reactor.Clock) CooperatorOption {
+	return func(co *Cooperator) { co.clock = c }
+}
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now() }
+
+// NewCooperator returns a Cooperator that runs its tasks on r. Loop
+// goroutine.
+func NewCooperator(r *reactor.Reactor, opts ...CooperatorOption) *Cooperator {
+	c := &Cooperator{r: r, slice: DefaultSlice, clock: systemClock{}}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
+}
+
+// Cooperate adds the job seq as a new task, which starts on a later
+// reactor pass (Twisted's cooperate). Tasks take turns: with several, each
+// runs one unit in turn, round-robin, in the order they were added. On a
+// stopped Cooperator the task is finished at once, its WhenDone failing
+// with ErrCooperatorStopped. Loop goroutine.
+func (c *Cooperator) Cooperate(seq iter.Seq[any]) *CooperativeTask {
+	t := &CooperativeTask{c: c, seq: seq}
+	if c.stopped {
+		t.completeWith(ErrCooperatorStopped, ErrCooperatorStopped)
+		return t
+	}
+	c.members = append(c.members, t)
+	c.add(t)
+	return t
+}
+
+// Stop stops the Cooperator: every unfinished task, paused or not, is
+// finished with ErrCooperatorStopped (its WhenDone Deferreds fail with
+// it), and tasks added later are refused the same way. Stopping twice does
+// nothing. Loop goroutine.
+func (c *Cooperator) Stop() {
+	if c.stopped {
+		return
+	}
+	c.stopped = true
+	for len(c.members) > 0 {
+		c.members[0].completeWith(ErrCooperatorStopped, ErrCooperatorStopped)
+	}
+	c.tasks, c.cur = nil, 0
+	c.cancelCall()
+}
+
+// Running reports whether the Cooperator accepts and runs tasks (true
+// until Stop). Loop goroutine.
+func (c *Cooperator) Running() bool { return !c.stopped }
+
+func (c *Cooperator) add(t *CooperativeTask) {
+	c.tasks = append(c.tasks, t)
+	c.reschedule()
+}
+
+func (c *Cooperator) remove(t *CooperativeTask) {
+	i := slices.Index(c.tasks, t)
+	if i < 0 {
+		return
+	}
+	c.tasks = slices.Delete(c.tasks, i, i+1)
+	if i < c.cur {
+		c.cur--
+	}
+	if len(c.tasks) == 0 {
+		// Nothing left to run: leave no timer behind.
+		c.cancelCall()
+	}
+}
+
+func (c *Cooperator) forget(t *CooperativeTask) {
+	if i := slices.Index(c.members, t); i >= 0 {
+		c.members = slices.Delete(c.members, i, i+1)
+	}
+}
+
+func (c *Cooperator) cancelCall() {
+	if c.call != nil {
+		c.call.Cancel()
+		c.call = nil
+	}
+}
+
+// reschedule arranges for a slice on the next reactor pass if there is
+// work and none is arranged. CallLater(0) runs on the next pass, never on
+// the one that schedules it, and every pass polls I/O, so descriptors get
+// their turn between two slices.
+func (c *Cooperator) reschedule() {
+	if c.call == nil && len(c.tasks) > 0 && !c.stopped {
+		c.call = c.r.CallLater(0, c.runSlice)
+	}
+}
+
+// runSlice runs units, one per task in turn, until the slice is spent or
+// no task is left to run.
+func (c *Cooperator) runSlice() {
+	c.call = nil
+	begin := c.clock.Now()
+	for len(c.tasks) > 0 {
+		if c.cur >= len(c.tasks) {
+			c.cur = 0
+		}
+		t := c.tasks[c.cur]
+		c.cur++
+		t.unit()
+		if c.clock.Now().Sub(begin) >= c.slice {
+			break
+		}
+	}
+	c.reschedule()
+}
+
+// A CooperativeTask is a job running in a Cooperator (Twisted's
+// CooperativeTask): it can be paused, resumed and stopped, and WhenDone
+// tells when it finishes. Its methods must be called on the reactor
+// goroutine.
+type CooperativeTask struct {
+	c      *Cooperator
+	seq    iter.Seq[any]
+	next   func() (any, bool)
+	stop   func()
+	exited bool // the job's function has returned (or panicked)
+
+	paused  int
+	state   error // nil until finished: ErrTaskDone, ErrTaskStopped, ErrTaskFailed or ErrCooperatorStopped
+	result  any   // what WhenDone fires with: the task, or an error
+	waiters []*deferred.Deferred
+}
+
+// WhenDone returns a new Deferred that fires with the *CooperativeTask
+// when its job is exhausted, or fails: with the job's error, panic or
+// failed Deferred, with ErrTaskStopped after Stop, or with
+// ErrCooperatorStopped. Each call returns a new Deferred, so callbacks
+// added to one do not change what the others see. On a finished task it
+// returns a Deferred that has fired already. Loop goroutine.
+func (t *CooperativeTask) WhenDone() *deferred.Deferred {
+	d := deferred.New()
+	if t.state == nil {
+		t.waiters = append(t.waiters, d)
+	} else {
+		fireWith(d, t.result)
+	}
+	return d
+}
+
+// Pause stops the task from running units until Resume. Pauses nest:
+// a task paused twice must be resumed twice. A task waiting on a Deferred
+// it yielded counts as paused once more, until that Deferred fires. Pause
+// returns the task's state (ErrTaskDone, ErrTaskStopped, ErrTaskFailed or
+// ErrCooperatorStopped, all wrapping ErrTaskFinished) if it has finished.
+// Loop goroutine.
+func (t *CooperativeTask) Pause() error {
+	if t.state != nil {
+		return t.state
+	}
+	t.paused++
+	if t.paused == 1 {
+		t.c.remove(t)
+	}
+	return nil
+}
+
+// Resume undoes one Pause; when none is left, the task takes its turn
+// again from the next slice (Resume itself runs no work). It returns
+// ErrNotPaused if the task is not paused. Resuming a paused task that was
+// stopped meanwhile does nothing more. Loop goroutine.
+func (t *CooperativeTask) Resume() error {
+	if t.paused == 0 {
+		return ErrNotPaused
+	}
+	t.paused--
+	if t.paused == 0 && t.state == nil {
+		t.c.add(t)
+	}
+	return nil
+}
+
+// Stop stops the task: it runs no further unit, its WhenDone Deferreds
+// fail with ErrTaskStopped, and the job's yield returns false on a later
+// pass so that the job can return and run its deferred calls. Stop may be
+// called from inside the job. It returns the task's state if it has
+// already finished. Loop goroutine.
+func (t *CooperativeTask) Stop() error {
+	if t.state != nil {
+		return t.state
+	}
+	t.completeWith(ErrTaskStopped, ErrTaskStopped)
+	return nil
+}
+
+// unit runs one unit of work: one step of the job.
+func (t *CooperativeTask) unit() {
+	if t.next == nil {
+		if t.seq == nil {
+			t.exited = true
+			t.completeWith(ErrTaskFailed, errNoSeq)
+			return
+		}
+		// Created here, in a reactor callback, so that the coroutine is
+		// always resumed at the depth it was created at (see deferred's
+		// package doc on cgo callbacks).
+		t.next, t.stop = iter.Pull(t.seq)
+	}
+	v, ok, failure := t.step()
+	switch {
+	case failure != nil:
+		t.exited = true
+		t.completeWith(ErrTaskFailed, failure)
+		return
+	case !ok:
+		t.exited = true
+		t.completeWith(ErrTaskDone, t)
+		return
+	}
+	switch v := v.(type) {
+	case *deferred.Deferred:
+		if v == nil {
+			return
+		}
+		t.Pause()
+		v.AddCallbacks(func(any) any {
+			t.Resume()
+			return nil
+		}, func(err error) any {
+			if t.state == nil {
+				t.completeWith(ErrTaskFailed, err)
+			}
+			return nil
+		})
+	case error:
+		if v != nil {
+			t.completeWith(ErrTaskFailed, v)
+		}
+	}
+}
+
+// step resumes the job, turning a panic into a Failure.
+func (t *CooperativeTask) step() (v any, ok bool, failure error) {
+	defer func() {
+		if p := recover(); p != nil {
+			failure = deferred.NewFailure(&deferred.PanicError{Value: p})
+		}
+	}()
+	v, ok = t.next()
+	return v, ok, nil
+}
+
+// completeWith finishes the task: state is what its methods report from
+// now on, result what its WhenDone Deferreds fire with (an error fails
+// them).
+func (t *CooperativeTask) completeWith(state error, result any) {
+	t.state = state
+	t.result = result
+	t.c.remove(t)
+	t.c.forget(t)
+	if stop := t.stop; stop != nil {
+		t.stop = nil
+		if t.exited {
+			stop() // returns at once: the job has returned
+		} else {
+			// Stopping resumes the job so that its yield returns false.
+			// The job may be the caller (a task stopping itself), so do
+			// it on the next pass, from a reactor callback like every
+			// other resume.
+			t.c.r.CallSoon(stop)
+		}
+	}
+	// Fire the Deferreds last: their callbacks may work on the Cooperator,
+	// which must already be done with this task.
+	ws := t.waiters
+	t.waiters = nil
+	for _, d := range ws {
+		fireWith(d, result)
+	}
+}
+
+func fireWith(d *deferred.Deferred, result any) {
+	if err, ok := result.(error); ok {
+		d.Errback(err)
+		return
+	}
+	d.Callback(result)
+}

@@ -1,0 +1,33 @@
+package task
+
+import (
+	"time"
+
+	"github.com/loomkit/loom/deferred"
+	"github.com/loomkit/loom/reactor"
+)
+
+// DeferLater returns a Deferred that fires, once d has passed on r's
+// clock, with the result of f (Twisted's deferLater). f runs on the
+// reactor goroutine and returns what a Deferred callback returns: a value,
+// an error (the Deferred fails with it; a panic too), or a
+// *deferred.Deferred whose result the returned one then waits for. A nil
+// f makes the Deferred fire with nil.
+//
+// Cancelling the Deferred before d has passed cancels the call: f never
+// runs, and the Deferred fails with deferred.ErrCancelled. Loop goroutine.
+func DeferLater(r *reactor.Reactor, d time.Duration, f func() any) *deferred.Deferred {
+	var call *reactor.DelayedCall
+	def := deferred.NewWithCanceller(func(*deferred.Deferred) { call.Cancel() })
+	if f != nil {
+		def.AddCallback(func(any) any {
+			v := f()
+			if dd, ok := v.(*deferred.Deferred); ok && dd == nil {
+				return nil
+			}
+			return v
+		})
+	}
+	call = r.CallLater(d, func() { def.Callback(nil) })
+	return def
+}

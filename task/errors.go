@@ -1,0 +1,51 @@
+package task
+
+import (
+	"errors"
+	"fmt"
+)
+
+var (
+	// ErrNegativeInterval is the failure of LoopingCall.Start and
+	// WaitForFile, and the error of LoopingCall.SetInterval, for an
+	// interval below zero (Twisted's ValueError).
+	ErrNegativeInterval = errors.New("task: interval must not be negative")
+
+	// ErrAlreadyRunning is the failure of LoopingCall.Start on a
+	// LoopingCall that is already running.
+	ErrAlreadyRunning = errors.New("task: looping call already running")
+
+	// ErrNotRunning is returned by LoopingCall.Stop and LoopingCall.Reset
+	// on a LoopingCall that is not running.
+	ErrNotRunning = errors.New("task: looping call not running")
+
+	// ErrTaskFinished is wrapped by the errors of a CooperativeTask that
+	// can no longer be paused or stopped: ErrTaskDone, ErrTaskStopped,
+	// ErrTaskFailed and ErrCooperatorStopped (Twisted's TaskFinished).
+	ErrTaskFinished = errors.New("task: task finished")
+
+	// ErrTaskDone: the task's iterator is exhausted.
+	ErrTaskDone = fmt.Errorf("%w: iterator exhausted", ErrTaskFinished)
+
+	// ErrTaskStopped: the task was stopped with CooperativeTask.Stop. It is
+	// also the failure of the task's WhenDone Deferreds.
+	ErrTaskStopped = fmt.Errorf("%w: stopped", ErrTaskFinished)
+
+	// ErrTaskFailed: the task's iterator panicked, yielded an error, or
+	// yielded a Deferred that failed.
+	ErrTaskFailed = fmt.Errorf("%w: failed", ErrTaskFinished)
+
+	// ErrCooperatorStopped: the task's Cooperator was stopped, before or
+	// while the task ran (Twisted's SchedulerStopped). It is also the
+	// failure of the task's WhenDone Deferreds.
+	ErrCooperatorStopped = fmt.Errorf("%w: cooperator stopped", ErrTaskFinished)
+
+	// ErrNotPaused is returned by CooperativeTask.Resume on a task that is
+	// not paused.
+	ErrNotPaused = errors.New("task: task not paused")
+)
+
+var (
+	errNoFunc = errors.New("task: no function to call")
+	errNoSeq  = errors.New("task: no iterator to run")
+)

@@ -1,0 +1,55 @@
+package task
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"time"
+
+	"github.com/loomkit/loom/deferred"
+	"github.com/loomkit/loom/reactor"
+)
+
+// WaitForFile returns a Deferred that fires with path once a file (or
+// directory) exists there. It checks with os.Stat at once, before
+// returning (so the Deferred may already have fired), then every interval
+// on r's clock, with a LoopingCall, the way seed 003's wait_for_file does.
+//
+// The Deferred fails with Stat's error if Stat fails for any other reason
+// than the file not existing (permission denied, a path component that is
+// not a directory), and with ErrNegativeInterval for a negative interval.
+// Cancelling it stops the polling, and it fails with
+// deferred.ErrCancelled. Loop goroutine.
+func WaitForFile(r *reactor.Reactor, path string, interval time.Duration) *deferred.Deferred {
+	var lc *LoopingCall
+	found := false
+	d := deferred.NewWithCanceller(func(*deferred.Deferred) {
+		if lc.Running() {
+			lc.Stop()
+		}
+	})
+	lc = NewLoopingCall(r, func() any {
+		_, err := os.Stat(path)
+		switch {
+		case err == nil:
+			found = true
+			lc.Stop()
+			return nil
+		case errors.Is(err, fs.ErrNotExist):
+			return nil
+		}
+		return err
+	})
+	lc.Start(interval, true).AddCallbacks(func(any) any {
+		// The loop stops when the file is found or when d is cancelled;
+		// only the first gives d its result.
+		if found {
+			d.Callback(path)
+		}
+		return nil
+	}, func(err error) any {
+		d.Errback(err)
+		return nil
+	})
+	return d
+}
