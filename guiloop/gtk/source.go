@@ -1,0 +1,179 @@
+package gtkloop
+
+// #cgo pkg-config: gtk+-3.0
+// #include "source.h"
+import "C"
+
+import (
+	"log/slog"
+	"math"
+	"runtime/cgo"
+	"time"
+
+	"github.com/loomkit/loom/reactor"
+	"golang.org/x/sys/unix"
+)
+
+// source is the Go side of the GSource in source.c. All its methods run
+// on the GTK thread: GLib calls them from the main context's iteration.
+type source struct {
+	r      *reactor.Reactor
+	cfg    config
+	fd     int      // the reactor's BackendFD
+	gs     *C.GSource
+	handle cgo.Handle
+	pfd    [1]unix.PollFd // hasWork's poll set, kept to avoid allocating
+
+	// base is the gtk_main_level that a stop quits down to: 0 for Attach,
+	// the level Run was called at for Run.
+	base int
+	// quitApp says that, once no gtk.Main is left to quit, a stop also
+	// quits the default GApplication (Attach without OnStop).
+	quitApp bool
+
+	depth int // dispatches of this source on the stack (nested main loops)
+
+	stopping  bool  // the reactor stopped or failed: quitting loops, fd unwatched
+	quitLevel int   // the gtk_main_level last quit, 0 for none
+	notified  bool  // OnStop (or the GApplication quit) has run
+	err       error // what RunOnce returned, if it failed
+	detached  bool
+}
+
+//export loomPrepare
+func loomPrepare(h C.uintptr_t) C.int {
+	return C.int(cgo.Handle(h).Value().(*source).prepare())
+}
+
+//export loomDispatch
+func loomDispatch(h C.uintptr_t) {
+	cgo.Handle(h).Value().(*source).dispatch()
+}
+
+//export loomFinalize
+func loomFinalize(h C.uintptr_t) {
+	cgo.Handle(h).Delete()
+}
+
+// prepare returns GLib's timeout for the next wait: 0 (ready now), -1 (no
+// timeout) or milliseconds, rounded up so that a timer due in 0.3ms makes
+// GLib sleep 1ms, not spin with 0.
+func (s *source) prepare() int {
+	if s.stopping {
+		if s.quitPending() {
+			return 0
+		}
+		return -1
+	}
+	return timeoutMillis(s.r.NextTimeout())
+}
+
+// timeoutMillis converts a reactor timeout to GLib's: -1 stays -1 (sleep
+// until the descriptor wakes us), anything else is rounded up to whole
+// milliseconds.
+func timeoutMillis(d time.Duration) int {
+	if d < 0 {
+		return -1
+	}
+	ms := (d + time.Millisecond - 1) / time.Millisecond
+	if ms > math.MaxInt32 {
+		return math.MaxInt32
+	}
+	return int(ms)
+}
+
+// dispatch runs reactor passes within the budget, then, if the reactor
+// has stopped, quits the GTK loops it runs in.
+func (s *source) dispatch() {
+	if !s.stopping {
+		if !s.r.Stopped() {
+			s.run()
+		}
+		if s.r.Stopped() || s.err != nil {
+			s.beginStop()
+		}
+	}
+	if s.stopping {
+		s.quitStep()
+	}
+}
+
+// run is the budget: passes of RunOnce(0) while there is work, at most
+// cfg.passes of them and no more once cfg.budget has gone, so that GLib
+// gets back control, and GTK its turn to draw, however busy the reactor.
+func (s *source) run() {
+	s.depth++
+	defer func() { s.depth-- }()
+	start := time.Now()
+	for i := 1; ; i++ {
+		if err := s.r.RunOnce(0); err != nil {
+			s.err = err
+			return
+		}
+		if s.r.Stopped() || i >= s.cfg.passes || time.Since(start) >= s.cfg.budget || !s.hasWork() {
+			return
+		}
+	}
+}
+
+// hasWork reports whether another pass would find something to do now.
+func (s *source) hasWork() bool {
+	if s.r.NextTimeout() == 0 {
+		return true
+	}
+	s.pfd[0] = unix.PollFd{Fd: int32(s.fd), Events: unix.POLLIN}
+	n, err := unix.Poll(s.pfd[:], 0)
+	return err == nil && n > 0
+}
+
+// beginStop stops watching the descriptor (a stopped reactor may keep it
+// readable, and GLib would spin on it) and starts quitting loops.
+func (s *source) beginStop() {
+	if s.stopping {
+		return
+	}
+	s.stopping = true
+	C.loom_source_unwatch(s.gs)
+	if s.err != nil {
+		slog.Error("gtkloop: the reactor failed; stopping", "err", s.err)
+	}
+}
+
+// quitPending reports whether quitStep has something left to do.
+func (s *source) quitPending() bool {
+	level := int(C.loom_gtk_main_level())
+	if level > s.base {
+		return s.quitLevel == 0 || level < s.quitLevel
+	}
+	return !s.notified
+}
+
+// quitStep quits the innermost gtk.Main above base, once per level:
+// gtk_main_quit only reaches the innermost loop, so the next one is quit
+// after it has returned. With no gtk.Main left, it runs OnStop once.
+func (s *source) quitStep() {
+	level := int(C.loom_gtk_main_level())
+	if level > s.base {
+		if s.quitLevel == 0 || level < s.quitLevel {
+			s.quitLevel = level
+			C.loom_gtk_main_quit()
+		}
+		return
+	}
+	if s.notified {
+		return
+	}
+	s.notified = true
+	switch {
+	case s.cfg.onStop != nil:
+		s.cfg.onStop()
+	case s.quitApp:
+		C.loom_quit_default_application()
+	}
+}
+
+// free removes the source from the main context. GLib finalizes it, and
+// the handle goes, once no dispatch of it is left on the stack.
+func (s *source) free() {
+	C.loom_source_free(s.gs)
+}
