@@ -19,7 +19,7 @@ import (
 type source struct {
 	r      *reactor.Reactor
 	cfg    config
-	fd     int      // the reactor's BackendFD
+	fd     int // the reactor's BackendFD
 	gs     *C.GSource
 	handle cgo.Handle
 	pfd    [1]unix.PollFd // hasWork's poll set, kept to avoid allocating
