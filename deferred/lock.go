@@ -1,5 +1,7 @@
 package deferred
 
+import "fmt"
+
 // Lock is a mutual-exclusion lock for code on the loop goroutine (Twisted's
 // DeferredLock): Acquire returns a Deferred that fires once the lock is
 // held. Waiters are served first come, first served. The zero value is an
@@ -60,12 +62,12 @@ type Semaphore struct {
 }
 
 // NewSemaphore returns a Semaphore with tokens free tokens, which is also its
-// limit. It panics if tokens < 1. Any goroutine.
-func NewSemaphore(tokens int) *Semaphore {
+// limit; fewer than one token is an error. Any goroutine.
+func NewSemaphore(tokens int) (*Semaphore, error) {
 	if tokens < 1 {
-		panic("deferred: NewSemaphore needs at least one token")
+		return nil, fmt.Errorf("deferred: NewSemaphore(%d): a semaphore needs at least one token", tokens)
 	}
-	return &Semaphore{tokens: tokens, limit: tokens}
+	return &Semaphore{tokens: tokens, limit: tokens}, nil
 }
 
 // Tokens returns the number of tokens free now. Loop goroutine.

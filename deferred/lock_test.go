@@ -97,7 +97,7 @@ func TestLockRunReleasesOnPanic(t *testing.T) {
 
 func TestSemaphore(t *testing.T) {
 	const n = 13
-	sem := NewSemaphore(n)
+	sem, _ := NewSemaphore(n)
 	control := New()
 	var helperArg any
 	unique := new(int)
@@ -153,26 +153,21 @@ func TestSemaphore(t *testing.T) {
 
 func TestSemaphoreInvalidTokens(t *testing.T) {
 	for _, n := range []int{0, -1} {
-		func() {
-			defer func() {
-				if recover() == nil {
-					t.Fatalf("NewSemaphore(%d) did not panic", n)
-				}
-			}()
-			NewSemaphore(n)
-		}()
+		if s, err := NewSemaphore(n); err == nil || s != nil {
+			t.Errorf("NewSemaphore(%d) = %v, %v; want an error", n, s, err)
+		}
 	}
 }
 
 func TestCancelSemaphoreAfterAcquired(t *testing.T) {
-	sem := NewSemaphore(1)
+	sem, _ := NewSemaphore(1)
 	d := sem.Acquire()
 	d.AddErrback(func(error) any { t.Error("unexpected errback"); return nil })
 	d.Cancel()
 }
 
 func TestCancelSemaphoreBeforeAcquired(t *testing.T) {
-	sem := NewSemaphore(1)
+	sem, _ := NewSemaphore(1)
 	sem.Acquire()
 	d := sem.Acquire()
 	d.Cancel()
