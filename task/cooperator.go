@@ -53,6 +53,7 @@ type Cooperator struct {
 	members []*CooperativeTask // every unfinished task, paused ones too
 	call    *reactor.DelayedCall
 	stopped bool
+	slicing bool // runSlice is on the stack
 }
 
 // A CooperatorOption configures NewCooperator.
@@ -170,6 +171,13 @@ func (c *Cooperator) reschedule() {
 // no task is left to run.
 func (c *Cooperator) runSlice() {
 	c.call = nil
+	if c.slicing {
+		// A nested reactor pass (a modal loop run from inside a unit):
+		// the outer slice reschedules when it ends.
+		return
+	}
+	c.slicing = true
+	defer func() { c.slicing = false }()
 	begin := c.clock.Now()
 	for len(c.tasks) > 0 {
 		if c.cur >= len(c.tasks) {
@@ -277,13 +285,19 @@ func (t *CooperativeTask) unit() {
 		t.next, t.stop = iter.Pull(t.seq)
 	}
 	v, ok, failure := t.step()
-	switch {
-	case failure != nil:
+	if !ok || failure != nil {
 		t.exited = true
+	}
+	switch {
+	case t.state != nil:
+		// The task was finished during the step, by the job itself
+		// (Stop on its own task or its Cooperator): what it yielded
+		// goes nowhere.
+		return
+	case failure != nil:
 		t.completeWith(ErrTaskFailed, failure)
 		return
 	case !ok:
-		t.exited = true
 		t.completeWith(ErrTaskDone, t)
 		return
 	}

@@ -658,3 +658,109 @@ func TestStopCooperatorReentrancy(t *testing.T) {
 		t.Fatalf("phases %v", phases)
 	}
 }
+
+// TestDeferredPausesOnlyItsTask: a job that yields an unfired Deferred
+// waits for it while the other tasks go on; it resumes after it fires.
+func TestDeferredPausesOnlyItsTask(t *testing.T) {
+	r, clk := fake(t)
+	c := task.NewCooperator(r, task.WithSlice(0))
+	var log []string
+	a := watch(c.Cooperate(func(yield func(any) bool) {
+		log = append(log, "a1")
+		if !yield(task.DeferLater(r, time.Second, nil)) {
+			return
+		}
+		log = append(log, "a2")
+	}).WhenDone())
+	b := watch(c.Cooperate(func(yield func(any) bool) {
+		for i := 1; i <= 4; i++ {
+			log = append(log, fmt.Sprint("b", i))
+			if !yield(nil) {
+				return
+			}
+		}
+	}).WhenDone())
+	for range 4 {
+		pass(t, r)
+	}
+	advance(t, r, clk, time.Second) // fires a's Deferred, after b4
+	drain(t, r, a, b)
+	want := []string{"a1", "b1", "b2", "b3", "b4", "a2"}
+	if !slices.Equal(log, want) {
+		t.Fatalf("ran %v, want %v", log, want)
+	}
+	if a.err != nil || b.err != nil {
+		t.Fatalf("a %+v, b %+v", a, b)
+	}
+}
+
+// TestStopCooperatorInsideJob: a job may stop its Cooperator; every task
+// fails with ErrCooperatorStopped and every job's yield returns false.
+func TestStopCooperatorInsideJob(t *testing.T) {
+	r, _ := fake(t)
+	c := task.NewCooperator(r, task.WithSlice(0))
+	returned := 0
+	job := func(stop bool) func(func(any) bool) {
+		return func(yield func(any) bool) {
+			defer func() { returned++ }()
+			for {
+				if stop {
+					c.Stop()
+				}
+				if !yield(nil) {
+					return
+				}
+			}
+		}
+	}
+	other := watch(c.Cooperate(job(false)).WhenDone())
+	stopper := watch(c.Cooperate(job(true)).WhenDone())
+	for range 4 {
+		pass(t, r)
+	}
+	if !errors.Is(other.err, task.ErrCooperatorStopped) || !errors.Is(stopper.err, task.ErrCooperatorStopped) {
+		t.Fatalf("other %+v, stopper %+v", other, stopper)
+	}
+	if returned != 2 {
+		t.Fatalf("%d jobs returned, want 2", returned)
+	}
+	noPending(t, r)
+}
+
+// TestNestedPass: a callback that runs a nested reactor pass from inside a
+// slice (a modal loop) does not start a slice inside the slice; the work
+// goes on after it.
+func TestNestedPass(t *testing.T) {
+	r, _ := fake(t)
+	c := task.NewCooperator(r, task.WithSlice(0))
+	var log []string
+	depth := 0
+	job := func(name string, n int) func(func(any) bool) {
+		return func(yield func(any) bool) {
+			for i := 1; i <= n; i++ {
+				log = append(log, fmt.Sprint(name, i, "@", depth))
+				if !yield(nil) {
+					return
+				}
+			}
+		}
+	}
+	var b *outcome
+	a := c.Cooperate(job("a", 1))
+	a.WhenDone().AddCallback(func(any) any {
+		b = watch(c.Cooperate(job("b", 2)).WhenDone())
+		depth++
+		r.RunOnce(0)
+		r.RunOnce(0)
+		depth--
+		return nil
+	})
+	for range 3 {
+		pass(t, r)
+	}
+	drain(t, r, b)
+	want := []string{"a1@0", "b1@0", "b2@0"}
+	if !slices.Equal(log, want) {
+		t.Fatalf("ran %v, want %v", log, want)
+	}
+}
