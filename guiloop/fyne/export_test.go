@@ -1,0 +1,8 @@
+package fyneloop
+
+// Goid exposes the goroutine id the pump uses, so that tests can check
+// where callbacks run.
+var Goid = goid
+
+// Millis exposes the timeout rounding.
+var Millis = millis

@@ -1,0 +1,296 @@
+package fyneloop
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"golang.org/x/sys/unix"
+
+	"github.com/loomkit/loom/reactor"
+)
+
+// ErrBackendClosed is returned by Pump.Stop when the reactor's backend
+// descriptor was closed while the pump was waiting on it: the reactor was
+// closed before the pump was stopped.
+var ErrBackendClosed = errors.New("fyneloop: reactor closed while its pump was running; stop the pump first")
+
+// A Pump drives a reactor from a Fyne app's event loop: it runs every
+// reactor callback on Fyne's goroutine, one pass at a time, posted with
+// the app driver's DoFromGoroutine (what fyne.Do does). Start makes one.
+type Pump struct {
+	r      *reactor.Reactor
+	app    fyne.App
+	do     func(f func(), wait bool)
+	onStop func()
+	bfd    int
+	stopR  int // read end of the stop pipe, polled with bfd; the pump closes it
+	stopW  int // write end: closing it wakes the pump; guarded by mu
+
+	pass   func() // p.runPass, bound once so that a post allocates nothing
+	result chan passResult
+	quit   chan struct{} // closed by Stop and by the app's stopped hook
+	done   chan struct{} // closed when the pump goroutine has returned
+
+	mu       sync.Mutex // guards stopW and quitting
+	quitting bool
+
+	// passMu is held while a pass runs, so that Stop on another goroutine
+	// can wait for the pass in progress.
+	passMu sync.Mutex
+	// cancelled tells a pass still queued in Fyne that it must not run.
+	cancelled atomic.Bool
+
+	g       atomic.Uint64 // the pump goroutine's id
+	fyneG   atomic.Uint64 // the id of Fyne's goroutine, once a pass ran there
+	posting atomic.Bool   // the pump is inside do
+	inline  atomic.Bool   // the driver runs posted calls on the caller's goroutine
+	hook    *appHook
+
+	failed error // the pump's own failure, handed to its last pass
+	err    error // why the pump ended; set before done is closed
+}
+
+// passResult is what a pass hands back to the pump with the "done"
+// signal.
+type passResult struct {
+	next time.Duration // the reactor's NextTimeout after the pass
+	end  bool          // the pump must end: the reactor stopped or failed, or the app is gone
+	err  error
+}
+
+// An Option configures Start.
+type Option func(*Pump)
+
+// OnStop sets what happens, on Fyne's goroutine, when the reactor stops
+// (reactor.Stop) or a pass fails. By default the pump quits the app with
+// a.Quit(). With OnStop the pump calls f instead, and the app goes on; f
+// may be nil. Either way the pump then ends.
+func OnStop(f func()) Option { return func(p *Pump) { p.onStop = f } }
+
+// Start drives r from a's event loop until the reactor stops, the app
+// stops or Stop is called. From then on every reactor callback runs on
+// Fyne's goroutine, and Fyne's goroutine is the reactor goroutine: code
+// there (widget handlers included) may call the reactor's methods
+// directly.
+//
+// Start must be called on the reactor goroutine while nothing else drives
+// the reactor: typically in main before a.Run (or w.ShowAndRun), or on
+// Fyne's goroutine once the app runs. It works before or after the app
+// starts running; passes run once it does. The reactor must not be
+// closed until the pump has ended (see Stop).
+//
+// The app's OnStopped lifecycle hook is chained (set it before Start):
+// when the app stops, the pump ends without a call to Stop.
+func Start(a fyne.App, r *reactor.Reactor, opts ...Option) (*Pump, error) {
+	if a == nil || r == nil {
+		return nil, errors.New("fyneloop: Start needs an app and a reactor")
+	}
+	bfd, err := r.BackendFD()
+	if err != nil {
+		return nil, fmt.Errorf("fyneloop: %w", err)
+	}
+	p := &Pump{
+		r:      r,
+		app:    a,
+		do:     a.Driver().DoFromGoroutine,
+		onStop: a.Quit,
+		bfd:    bfd,
+		result: make(chan passResult, 1),
+		quit:   make(chan struct{}),
+		done:   make(chan struct{}),
+	}
+	for _, opt := range opts {
+		opt(p)
+	}
+	p.pass = p.runPass
+	if p.stopR, p.stopW, err = pipe(); err != nil {
+		return nil, fmt.Errorf("fyneloop: %w", err)
+	}
+	h, err := hookApp(a)
+	if err != nil {
+		unix.Close(p.stopR)
+		unix.Close(p.stopW)
+		return nil, err
+	}
+	p.hook = h
+	h.add(p)
+	go p.loop()
+	return p, nil
+}
+
+// Stop ends the pump and returns the error that ended it early, if any: a
+// failed pass or a failed wait. It may be called from any goroutine, any
+// number of times, from reactor callbacks too. Called from a reactor
+// callback, it returns at once and the pump ends when the pass is over;
+// anywhere else it returns once the pump goroutine has ended and no pass
+// runs any more, so that the caller may close the reactor or drive it
+// itself. A pass already queued in Fyne but not started then does
+// nothing.
+func (p *Pump) Stop() error {
+	p.cancelled.Store(true)
+	p.signalQuit()
+	me := goid()
+	if me == p.g.Load() {
+		// A pass the pump goroutine runs itself (a driver that runs
+		// posted calls inline): it ends when this pass returns.
+		return nil
+	}
+	if me != p.fyneG.Load() {
+		// Wait for a pass in progress on Fyne's goroutine.
+		p.passMu.Lock()
+		p.passMu.Unlock() //nolint:staticcheck // an empty critical section: a barrier
+	}
+	<-p.done
+	return p.err
+}
+
+// Done returns a channel closed when the pump has ended: after Stop, when
+// the reactor stopped or failed, or when the app stopped.
+func (p *Pump) Done() <-chan struct{} { return p.done }
+
+// signalQuit wakes the pump wherever it waits: on the descriptors (the
+// stop pipe's write end is closed) or for a pass (quit is closed).
+func (p *Pump) signalQuit() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.quitting {
+		return
+	}
+	p.quitting = true
+	close(p.quit)
+	unix.Close(p.stopW)
+}
+
+// appStopped is called by the app's OnStopped hook: Fyne's loop has ended
+// and will run no more posted calls.
+func (p *Pump) appStopped() {
+	p.cancelled.Store(true)
+	p.signalQuit()
+}
+
+// loop is the pump goroutine: wait on the reactor's descriptor (without
+// consuming anything) for at most the reactor's next timeout, post one
+// pass to Fyne's goroutine, wait for it to finish, repeat. At most one
+// pass is ever queued in Fyne, and no readiness is seen twice.
+func (p *Pump) loop() {
+	p.g.Store(goid())
+	defer p.exit()
+	fds := []unix.PollFd{
+		{Fd: int32(p.bfd), Events: unix.POLLIN},
+		{Fd: int32(p.stopR), Events: unix.POLLIN},
+	}
+	ms := 0 // the first pass runs at once: calls queued before Start
+	for {
+		fds[0].Revents, fds[1].Revents = 0, 0
+		_, err := unix.Poll(fds, ms)
+		switch {
+		case err == unix.EINTR:
+			// Run a pass anyway: it costs little and recomputes the wait.
+		case err != nil:
+			p.failed = fmt.Errorf("fyneloop: poll: %w", err)
+		case fds[1].Revents != 0:
+			return // Stop, or the app stopped
+		case fds[0].Revents&(unix.POLLNVAL|unix.POLLERR|unix.POLLHUP) != 0:
+			p.failed = ErrBackendClosed
+		}
+		// With p.failed set, this last pass tells Fyne's goroutine
+		// (OnStop) instead of running the reactor.
+		p.posting.Store(true)
+		p.do(p.pass, false)
+		p.posting.Store(false)
+		select {
+		case res := <-p.result:
+			if res.end || p.failed != nil {
+				p.err = cmp.Or(res.err, p.failed)
+				return
+			}
+			ms = millis(res.next)
+		case <-p.quit:
+			return
+		}
+	}
+}
+
+// runPass runs on Fyne's goroutine (or, with a driver that runs posted
+// calls inline, on the pump's): one RunOnce(0), then the reactor's next
+// timeout back to the pump.
+func (p *Pump) runPass() {
+	if !p.onFyne() || p.cancelled.Load() {
+		p.result <- passResult{end: true}
+		return
+	}
+	p.passMu.Lock()
+	if p.cancelled.Load() { // Stop came while we waited for the lock
+		p.passMu.Unlock()
+		p.result <- passResult{end: true}
+		return
+	}
+	err := p.failed
+	if err == nil {
+		err = p.r.RunOnce(0)
+	}
+	if err != nil || p.r.Stopped() {
+		p.stopped()
+		p.passMu.Unlock()
+		p.result <- passResult{end: true, err: err}
+		return
+	}
+	next := p.r.NextTimeout()
+	p.passMu.Unlock()
+	p.result <- passResult{next: next}
+}
+
+// onFyne reports whether a posted call runs where it should. Fyne's GLFW
+// driver runs posted calls on its goroutine while its loop runs, and on
+// the caller's goroutine once the loop has ended and drained its queue;
+// Fyne's test driver always runs them on the caller's goroutine. So a call
+// that runs inside do on the pump goroutine is fine only if no call ever
+// ran elsewhere: the driver has no loop of its own.
+func (p *Pump) onFyne() bool {
+	if p.inline.Load() {
+		return true
+	}
+	if p.posting.Load() && goid() == p.g.Load() {
+		if p.fyneG.Load() != 0 {
+			return false // the loop has ended
+		}
+		p.inline.Store(true)
+		return true
+	}
+	if p.fyneG.Load() == 0 {
+		p.fyneG.Store(goid())
+	}
+	return true
+}
+
+// stopped runs, on the reactor goroutine, what OnStop set.
+func (p *Pump) stopped() {
+	if p.onStop != nil {
+		p.onStop()
+	}
+}
+
+func (p *Pump) exit() {
+	p.cancelled.Store(true)
+	p.signalQuit()
+	unix.Close(p.stopR)
+	p.hook.remove(p)
+	close(p.done)
+}
+
+// millis converts a reactor timeout to poll's milliseconds, rounding up
+// so that a timer due in 0.3ms waits 1ms instead of spinning; -1 (no
+// timer) waits indefinitely.
+func millis(d time.Duration) int {
+	if d < 0 {
+		return -1
+	}
+	ms := (d + time.Millisecond - 1) / time.Millisecond
+	return int(min(ms, math.MaxInt32))
+}
