@@ -40,9 +40,10 @@ const DefaultSlice = 10 * time.Millisecond
 //	t.WhenDone().AddCallback(...)
 //
 // A Cooperator's methods, and those of its tasks, must be called on the
-// reactor goroutine. Jobs run there too: each is driven through iter.Pull,
-// whose coroutine switches goroutines without ever running at the same
-// time as the reactor's callbacks.
+// reactor goroutine. Each job is driven through iter.Pull: it runs on a
+// coroutine goroutine of its own, on the reactor's OS thread, and only
+// while the reactor goroutine waits for its next value, so it may touch
+// whatever reactor callbacks touch.
 type Cooperator struct {
 	r     *reactor.Reactor
 	slice time.Duration
@@ -106,8 +107,9 @@ func (c *Cooperator) Cooperate(seq iter.Seq[any]) *CooperativeTask {
 
 // Stop stops the Cooperator: every unfinished task, paused or not, is
 // finished with ErrCooperatorStopped (its WhenDone Deferreds fail with
-// it), and tasks added later are refused the same way. Stopping twice does
-// nothing. Loop goroutine.
+// it), and tasks added later are refused the same way. The jobs' yields
+// return false on the reactor's next pass, so that they can return.
+// Stopping twice does nothing. Loop goroutine.
 func (c *Cooperator) Stop() {
 	if c.stopped {
 		return

@@ -28,11 +28,13 @@
 // reactor's other callbacks; none of the types have locks. Code on other
 // goroutines reaches them through reactor.CallFromGoroutine.
 //
-// A Cooperator's jobs are iterators driven through iter.Pull: the job
-// runs on a goroutine of its own but only while the reactor goroutine
-// waits for it to yield, so it may touch what the reactor goroutine
-// touches (on a GUI thread, widgets too: iter.Pull's coroutine switches
-// goroutines on the same OS thread).
+// A Cooperator's jobs are iterators driven through iter.Pull: a job runs
+// on a goroutine of its own, but only while the reactor goroutine waits
+// for it to yield, and on the same OS thread, so it may touch what the
+// reactor goroutine touches (on a GUI thread, widgets too). Its coroutine
+// is created and resumed only from reactor callbacks, so that a GUI loop
+// that runs the reactor inside cgo callbacks resumes it at the depth it
+// was created at (see package deferred).
 //
 // # Errors
 //
@@ -41,7 +43,8 @@
 // an error (a *deferred.PanicError); it fails the LoopingCall's or the
 // task's Deferred, never the loop. Misuse (starting a running
 // LoopingCall, stopping a stopped one, resuming a task that is not paused)
-// is reported as an error value, never as a panic.
+// is reported as an error (for Start, a Deferred that has failed), never
+// as a panic.
 //
 // # Portability
 //

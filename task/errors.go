@@ -24,20 +24,25 @@ var (
 	// ErrTaskFailed and ErrCooperatorStopped (Twisted's TaskFinished).
 	ErrTaskFinished = errors.New("task: task finished")
 
-	// ErrTaskDone: the task's iterator is exhausted.
-	ErrTaskDone = fmt.Errorf("%w: iterator exhausted", ErrTaskFinished)
+	// ErrTaskDone is returned by CooperativeTask.Pause and Stop once the
+	// task's job is exhausted (Twisted's TaskDone).
+	ErrTaskDone = fmt.Errorf("%w: job exhausted", ErrTaskFinished)
 
-	// ErrTaskStopped: the task was stopped with CooperativeTask.Stop. It is
-	// also the failure of the task's WhenDone Deferreds.
+	// ErrTaskStopped is returned by CooperativeTask.Pause and Stop once the
+	// task was stopped with Stop, and is the failure of its WhenDone
+	// Deferreds (Twisted's TaskStopped).
 	ErrTaskStopped = fmt.Errorf("%w: stopped", ErrTaskFinished)
 
-	// ErrTaskFailed: the task's iterator panicked, yielded an error, or
-	// yielded a Deferred that failed.
+	// ErrTaskFailed is returned by CooperativeTask.Pause and Stop once the
+	// task's job has panicked, yielded an error or yielded a Deferred that
+	// failed (Twisted's TaskFailed). The WhenDone Deferreds fail with the
+	// job's own error, not this one.
 	ErrTaskFailed = fmt.Errorf("%w: failed", ErrTaskFinished)
 
-	// ErrCooperatorStopped: the task's Cooperator was stopped, before or
-	// while the task ran (Twisted's SchedulerStopped). It is also the
-	// failure of the task's WhenDone Deferreds.
+	// ErrCooperatorStopped is returned by CooperativeTask.Pause and Stop
+	// once the task's Cooperator was stopped, before or while the task ran,
+	// and is the failure of its WhenDone Deferreds (Twisted's
+	// SchedulerStopped).
 	ErrCooperatorStopped = fmt.Errorf("%w: cooperator stopped", ErrTaskFinished)
 
 	// ErrNotPaused is returned by CooperativeTask.Resume on a task that is

@@ -121,10 +121,11 @@ func (lc *LoopingCall) Stop() error {
 	return nil
 }
 
-// Reset skips the call that is due and restarts the grid from now: the
-// next call comes one interval from now, and every interval after that.
-// Called from inside the function (or while its Deferred is pending),
-// it makes the next call one interval after Reset. It returns
+// Reset drops the call that is scheduled and restarts the grid from now
+// (Twisted's reset): the next call comes one interval from now, and every
+// interval after that. Called from inside the function, or while its
+// Deferred is pending, it moves the grid the same way, and the next call
+// is at its first point after the function's result is ready. It returns
 // ErrNotRunning if the loop is not running. Loop goroutine.
 func (lc *LoopingCall) Reset() error {
 	if !lc.running {

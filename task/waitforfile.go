@@ -13,7 +13,7 @@ import (
 // WaitForFile returns a Deferred that fires with path once a file (or
 // directory) exists there. It checks with os.Stat at once, before
 // returning (so the Deferred may already have fired), then every interval
-// on r's clock, with a LoopingCall, the way seed 003's wait_for_file does.
+// on r's clock, with a LoopingCall.
 //
 // The Deferred fails with Stat's error if Stat fails for any other reason
 // than the file not existing (permission denied, a path component that is
