@@ -81,7 +81,10 @@ func MaybeDeferred(f func() any) *Deferred {
 	r := callSafely(f)
 	switch v := r.(type) {
 	case *Deferred:
-		return v
+		if v != nil {
+			return v
+		}
+		r = nil
 	case error:
 		d := new(Deferred)
 		d.fire(asFailure(v, 4))
@@ -433,7 +436,8 @@ func isDeferred(v any) bool {
 	return ok
 }
 
-// invoke calls fn(result) or efn(failure), turning a panic into a Failure.
+// invoke calls fn(result) or efn(failure), turning a panic into a Failure
+// and a nil *Deferred (a typed nil in an any) into a plain nil.
 func invoke(fn func(any) any, efn func(error) any, result any, failure *Failure) (res any) {
 	defer func() {
 		if p := recover(); p != nil {
@@ -441,9 +445,14 @@ func invoke(fn func(any) any, efn func(error) any, result any, failure *Failure)
 		}
 	}()
 	if fn != nil {
-		return fn(result)
+		res = fn(result)
+	} else {
+		res = efn(failure)
 	}
-	return efn(failure)
+	if d, ok := res.(*Deferred); ok && d == nil {
+		res = nil
+	}
+	return res
 }
 
 // take removes and returns the result of a Deferred whose callbacks have all

@@ -925,3 +925,16 @@ func TestMillionChainCalls(t *testing.T) {
 		t.Fatalf("depths %v", depths)
 	}
 }
+
+// A nil *Deferred returned from a callback or from MaybeDeferred's
+// function is a plain nil result, not a crash.
+func TestNilDeferredResultIsNil(t *testing.T) {
+	var got []any
+	Succeed(1).AddCallback(func(any) any { var d *Deferred; return d }).
+		AddCallback(func(v any) any { got = append(got, v); return nil })
+	MaybeDeferred(func() any { var d *Deferred; return d }).
+		AddCallback(func(v any) any { got = append(got, v); return nil })
+	if len(got) != 2 || got[0] != nil || got[1] != nil {
+		t.Fatalf("got %v, want two nils", got)
+	}
+}
