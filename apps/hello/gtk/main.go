@@ -29,8 +29,10 @@ type view struct {
 	bar                 *gtk.ProgressBar
 }
 
-func (v *view) SetClock(s string) { v.clock.SetMarkup(`<span size="xx-large" weight="bold">` + s + `</span>`) }
-func (v *view) SetEcho(s string)  { v.echo.SetText(s) }
+func (v *view) SetClock(s string) {
+	v.clock.SetMarkup(`<span size="xx-large" weight="bold">` + s + `</span>`)
+}
+func (v *view) SetEcho(s string) { v.echo.SetText(s) }
 func (v *view) SetProgress(f float64, s string) {
 	v.bar.SetFraction(f)
 	v.status.SetText(s)
