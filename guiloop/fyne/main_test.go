@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
@@ -54,8 +55,15 @@ func testMain(m *testing.M) int {
 	theWindow.Resize(fyne.NewSize(400, 300))
 	theWindow.Show()
 
+	started := make(chan struct{})
+	theApp.Lifecycle().SetOnStarted(func() { close(started) })
 	code := make(chan int, 1)
 	go func() {
+		// Let the app settle (its goroutines, window and first frames)
+		// so that the leak checks of the first test do not count them.
+		<-started
+		onFyne(func() {})
+		time.Sleep(200 * time.Millisecond)
 		c := m.Run()
 		theApp.Driver().DoFromGoroutine(theApp.Quit, false)
 		code <- c

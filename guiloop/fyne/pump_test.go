@@ -1,0 +1,449 @@
+package fyneloop_test
+
+import (
+	"errors"
+	"math"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	fyneloop "github.com/loomkit/loom/guiloop/fyne"
+	"github.com/loomkit/loom/reactor"
+	"github.com/loomkit/loom/reactor/reactortest"
+)
+
+// TestCallbacksRunOnFyneGoroutine checks every kind of callback against
+// the goroutine that runs the app, the check Fyne's own thread
+// assertions make (goroutine identity): one goroutine cannot run a
+// callback and Fyne's event processing at the same time.
+func TestCallbacksRunOnFyneGoroutine(t *testing.T) {
+	eachBackend(t, func(t *testing.T, backend string) {
+		reactortest.CheckLeaks(t)
+		r := newReactor(t, backend)
+		rd, wr := reactortest.Pipe(t)
+		var mu sync.Mutex
+		where := map[string]uint64{}
+		note := func(kind string) {
+			mu.Lock()
+			where[kind] = fyneloop.Goid()
+			mu.Unlock()
+		}
+		r.CallSoon(func() { note("CallSoon") })
+		r.CallLater(5*time.Millisecond, func() { note("CallLater") })
+		if err := r.AddReader(rd, func() {
+			var b [8]byte
+			unix.Read(rd, b[:])
+			r.RemoveReader(rd)
+			note("reader")
+		}); err != nil {
+			t.Fatal(err)
+		}
+		stopSig := r.OnSignal(syscall.SIGUSR1, func() { note("signal") })
+		defer stopSig()
+		stopped := make(chan uint64, 1)
+		p := start(t, theApp, r, fyneloop.OnStop(func() { stopped <- fyneloop.Goid() }))
+		go func() {
+			unix.Write(wr, []byte("x"))
+			r.CallFromGoroutine(func() { note("CallFromGoroutine") })
+			syscall.Kill(syscall.Getpid(), syscall.SIGUSR1)
+		}()
+		r.CallFromGoroutine(func() {
+			// Stop once every kind has run.
+			var check func()
+			check = func() {
+				mu.Lock()
+				n := len(where)
+				mu.Unlock()
+				if n == 5 {
+					r.Stop()
+					return
+				}
+				r.CallLater(time.Millisecond, check)
+			}
+			check()
+		})
+		if g := within(t, stopped, 10*time.Second, "OnStop"); g != mainG {
+			t.Errorf("OnStop ran on goroutine %d, Fyne's is %d", g, mainG)
+		}
+		waitDone(t, p, 5*time.Second)
+		if err := p.Stop(); err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if len(where) != 5 {
+			t.Fatalf("callbacks run: %v", where)
+		}
+		for kind, g := range where {
+			if g != mainG {
+				t.Errorf("%s callback ran on goroutine %d, Fyne's is %d", kind, g, mainG)
+			}
+		}
+	})
+}
+
+// TestCallFromGoroutineWakesIdleApp: with nothing to do the pump waits
+// in poll without posting anything to Fyne; a call from a goroutine wakes
+// it and runs on Fyne's goroutine.
+func TestCallFromGoroutineWakesIdleApp(t *testing.T) {
+	eachBackend(t, func(t *testing.T, backend string) {
+		reactortest.CheckLeaks(t)
+		r := newReactor(t, backend)
+		a := counting(theApp)
+		idle := make(chan struct{})
+		r.CallSoon(func() { close(idle) })
+		p := start(t, a, r)
+		within(t, idle, 5*time.Second, "first pass")
+		time.Sleep(20 * time.Millisecond) // the pump is back in poll
+		before := a.d.posts.Load()
+		time.Sleep(200 * time.Millisecond)
+		if n := a.d.posts.Load() - before; n != 0 {
+			t.Errorf("idle pump posted %d passes in 200ms", n)
+		}
+		ran := make(chan uint64, 1)
+		sent := time.Now()
+		go r.CallFromGoroutine(func() { ran <- fyneloop.Goid() })
+		if g := within(t, ran, 5*time.Second, "call from goroutine"); g != mainG {
+			t.Errorf("ran on goroutine %d, Fyne's is %d", g, mainG)
+		}
+		t.Logf("woke the idle app in %v", time.Since(sent))
+		if err := p.Stop(); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// TestTimerWaitIsNotABusyLoop: the pump waits for the next timer with
+// poll's millisecond timeout rounded up, so a timer due in 1.5ms costs a
+// couple of passes, not a spin.
+func TestTimerWaitIsNotABusyLoop(t *testing.T) {
+	eachBackend(t, func(t *testing.T, backend string) {
+		reactortest.CheckLeaks(t)
+		r := newReactor(t, backend)
+		a := counting(theApp)
+		var fired []time.Duration
+		begin := time.Now()
+		for _, d := range []time.Duration{1500 * time.Microsecond, 40 * time.Millisecond, 90 * time.Millisecond} {
+			r.CallLater(d, func() { fired = append(fired, time.Since(begin)) })
+		}
+		r.CallLater(100*time.Millisecond, r.Stop)
+		p := start(t, a, r)
+		waitDone(t, p, 5*time.Second)
+		if err := p.Stop(); err != nil {
+			t.Fatal(err)
+		}
+		if len(fired) != 3 {
+			t.Fatalf("%d timers fired", len(fired))
+		}
+		for i, want := range []time.Duration{1500 * time.Microsecond, 40 * time.Millisecond, 90 * time.Millisecond} {
+			if fired[i] < want {
+				t.Errorf("timer %d fired after %v, before its %v", i, fired[i], want)
+			}
+		}
+		// One pass at start, one per timer, a few for a loaded machine;
+		// a spin would be thousands.
+		if n := a.d.posts.Load(); n > 12 {
+			t.Errorf("%d passes for 4 timers in 100ms", n)
+		}
+	})
+}
+
+func TestMillisRoundsUp(t *testing.T) {
+	for _, c := range []struct {
+		d    time.Duration
+		want int
+	}{
+		{-1, -1},
+		{0, 0},
+		{1, 1},
+		{time.Millisecond, 1},
+		{1500 * time.Microsecond, 2},
+		{time.Second, 1000},
+		{math.MaxInt64, math.MaxInt32},
+	} {
+		if got := fyneloop.Millis(c.d); got != c.want {
+			t.Errorf("millis(%v) = %d, want %d", c.d, got, c.want)
+		}
+	}
+}
+
+// TestFloodKeepsFyneQueueShort floods the reactor (a socket pair written
+// as fast as it drains, and calls from goroutines) and checks that at
+// most one pass is ever queued in Fyne, while Fyne's own calls still get
+// through quickly.
+func TestFloodKeepsFyneQueueShort(t *testing.T) {
+	eachBackend(t, func(t *testing.T, backend string) {
+		reactortest.CheckLeaks(t)
+		r := newReactor(t, backend)
+		a := counting(theApp)
+		rd, wr := reactortest.Socketpair(t)
+		var read, calls atomic.Int64
+		if err := r.AddReader(rd, func() {
+			var buf [4096]byte
+			n, _ := unix.Read(rd, buf[:])
+			read.Add(int64(max(n, 0)))
+		}); err != nil {
+			t.Fatal(err)
+		}
+		quit := make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() { // the writer: keeps the socket readable
+			defer wg.Done()
+			chunk := make([]byte, 64<<10)
+			p := []unix.PollFd{{Fd: int32(wr), Events: unix.POLLOUT}}
+			for {
+				select {
+				case <-quit:
+					return
+				default:
+				}
+				if _, err := unix.Write(wr, chunk); err == unix.EAGAIN {
+					unix.Poll(p, 10)
+				}
+			}
+		}()
+		go func() { // calls from a goroutine, as fast as they go
+			defer wg.Done()
+			for {
+				select {
+				case <-quit:
+					return
+				default:
+				}
+				r.CallFromGoroutine(func() { calls.Add(1) })
+				time.Sleep(10 * time.Microsecond)
+			}
+		}()
+		p := start(t, a, r)
+		var worst time.Duration
+		deadline := time.Now().Add(400 * time.Millisecond)
+		for time.Now().Before(deadline) {
+			t0 := time.Now()
+			onFyne(func() {})
+			worst = max(worst, time.Since(t0))
+			time.Sleep(5 * time.Millisecond)
+		}
+		close(quit)
+		wg.Wait()
+		if err := p.Stop(); err != nil {
+			t.Fatal(err)
+		}
+		r.RemoveReader(rd)
+		t.Logf("%d passes, %d bytes read, %d calls; Fyne's own calls waited at most %v", a.d.posts.Load(), read.Load(), calls.Load(), worst)
+		if m := a.d.most.Load(); m > 1 {
+			t.Errorf("%d passes queued in Fyne at once, want at most 1", m)
+		}
+		if read.Load() == 0 || calls.Load() == 0 || a.d.posts.Load() < 10 {
+			t.Errorf("the flood was not served: %d passes, %d bytes, %d calls", a.d.posts.Load(), read.Load(), calls.Load())
+		}
+		if worst > time.Second {
+			t.Errorf("a call to Fyne's goroutine waited %v during the flood", worst)
+		}
+	})
+}
+
+// TestStopFromCallback: Stop called in a reactor callback returns at
+// once; the pump ends after the pass, the reactor and the app go on.
+func TestStopFromCallback(t *testing.T) {
+	reactortest.CheckLeaks(t)
+	r := newReactor(t, reactor.Backends()[0])
+	var p *fyneloop.Pump
+	ready := make(chan struct{})
+	returned := make(chan error, 1)
+	r.CallSoon(func() {
+		<-ready
+		returned <- p.Stop()
+	})
+	p = start(t, theApp, r)
+	close(ready)
+	if err := within(t, returned, 5*time.Second, "Stop in a callback"); err != nil {
+		t.Fatal(err)
+	}
+	waitDone(t, p, 5*time.Second)
+	if r.Stopped() {
+		t.Error("Stop of the pump stopped the reactor")
+	}
+	// The test goroutine may drive the reactor again.
+	ran := false
+	r.CallSoon(func() { ran = true })
+	if err := r.RunOnce(0); err != nil || !ran {
+		t.Fatalf("RunOnce after Stop: %v, ran %v", err, ran)
+	}
+}
+
+// TestStopFromAnotherGoroutine: Stop returns once the pump has ended;
+// then the caller owns the reactor.
+func TestStopFromAnotherGoroutine(t *testing.T) {
+	eachBackend(t, func(t *testing.T, backend string) {
+		reactortest.CheckLeaks(t)
+		r := newReactor(t, backend)
+		ticks := 0
+		var tick func()
+		tick = func() { ticks++; r.CallLater(time.Millisecond, tick) }
+		r.CallSoon(tick)
+		p := start(t, theApp, r)
+		time.Sleep(50 * time.Millisecond)
+		if err := p.Stop(); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-p.Done():
+		default:
+			t.Fatal("Done not closed when Stop returned")
+		}
+		n := ticks // no pass runs any more: no race
+		time.Sleep(20 * time.Millisecond)
+		if ticks != n || n == 0 {
+			t.Errorf("ticks %d, then %d after Stop", n, ticks)
+		}
+		if err := p.Stop(); err != nil {
+			t.Errorf("second Stop: %v", err)
+		}
+	})
+}
+
+// TestStopCancelsQueuedPass: a pass still waiting in Fyne's queue when
+// Stop returns does nothing when Fyne gets to it.
+func TestStopCancelsQueuedPass(t *testing.T) {
+	reactortest.CheckLeaks(t)
+	r := newReactor(t, reactor.Backends()[0])
+	a := counting(theApp)
+	ran := false
+	r.CallSoon(func() { ran = true })
+	hold, held := make(chan struct{}), make(chan struct{})
+	theApp.Driver().DoFromGoroutine(func() { close(held); <-hold }, false)
+	<-held // Fyne's goroutine is busy: the first pass waits in its queue
+	p, err := fyneloop.Start(a, r, fyneloop.OnStop(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for a.d.posts.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	stopped := make(chan error, 1)
+	go func() { stopped <- p.Stop() }()
+	if err := within(t, stopped, 5*time.Second, "Stop with Fyne busy"); err != nil {
+		t.Fatal(err)
+	}
+	close(hold)
+	onFyne(func() {}) // behind the cancelled pass in Fyne's queue
+	if ran {
+		t.Fatal("a pass queued before Stop ran the reactor after it")
+	}
+	if err := r.RunOnce(0); err != nil || !ran {
+		t.Fatalf("RunOnce: %v, ran %v", err, ran)
+	}
+}
+
+// TestStopOnFyneGoroutineOutsideAPass: a widget handler may stop the
+// pump too.
+func TestStopOnFyneGoroutineOutsideAPass(t *testing.T) {
+	reactortest.CheckLeaks(t)
+	r := newReactor(t, reactor.Backends()[0])
+	p := start(t, theApp, r)
+	var err error
+	onFyne(func() { err = p.Stop() })
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitDone(t, p, 5*time.Second)
+}
+
+// TestReactorStopFromFyneHandler: reactor.Stop called by a widget
+// handler, outside any pass, wakes the pump, which calls OnStop.
+func TestReactorStopFromFyneHandler(t *testing.T) {
+	eachBackend(t, func(t *testing.T, backend string) {
+		reactortest.CheckLeaks(t)
+		r := newReactor(t, backend)
+		first := make(chan struct{})
+		r.CallSoon(func() { close(first) })
+		onStop := make(chan uint64, 1)
+		p := start(t, theApp, r, fyneloop.OnStop(func() { onStop <- fyneloop.Goid() }))
+		within(t, first, 5*time.Second, "first pass")
+		time.Sleep(20 * time.Millisecond)
+		onFyne(r.Stop)
+		if g := within(t, onStop, 5*time.Second, "OnStop"); g != mainG {
+			t.Errorf("OnStop on goroutine %d, Fyne's is %d", g, mainG)
+		}
+		waitDone(t, p, 5*time.Second)
+	})
+}
+
+// TestStartOnFyneGoroutine: a pump may be started by code already running
+// on Fyne's goroutine.
+func TestStartOnFyneGoroutine(t *testing.T) {
+	reactortest.CheckLeaks(t)
+	r := newReactor(t, reactor.Backends()[0])
+	ran := make(chan uint64, 1)
+	var p *fyneloop.Pump
+	var err error
+	onFyne(func() {
+		r.CallLater(10*time.Millisecond, func() { ran <- fyneloop.Goid(); r.Stop() })
+		p, err = fyneloop.Start(theApp, r, fyneloop.OnStop(nil))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := within(t, ran, 5*time.Second, "timer"); g != mainG {
+		t.Errorf("timer on goroutine %d, Fyne's is %d", g, mainG)
+	}
+	waitDone(t, p, 5*time.Second)
+	if err := p.Stop(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestFailedPassEndsThePump: a reactor closed (wrongly) by a Fyne
+// handler while a pass is queued makes that pass fail; the pump calls
+// OnStop and Stop reports the error.
+func TestFailedPassEndsThePump(t *testing.T) {
+	reactortest.CheckLeaks(t)
+	r, err := reactor.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := counting(theApp)
+	hold, held := make(chan struct{}), make(chan struct{})
+	theApp.Driver().DoFromGoroutine(func() {
+		close(held)
+		<-hold
+		if err := r.Close(); err != nil {
+			t.Error(err)
+		}
+	}, false)
+	<-held
+	onStop := make(chan struct{})
+	p, err := fyneloop.Start(a, r, fyneloop.OnStop(func() { close(onStop) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for a.d.posts.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	close(hold)
+	within(t, onStop, 5*time.Second, "OnStop")
+	if err := p.Stop(); !errors.Is(err, reactor.ErrClosed) {
+		t.Errorf("Stop = %v, want %v", err, reactor.ErrClosed)
+	}
+}
+
+// TestStartFailsOnClosedReactor: Start needs the backend's descriptor.
+func TestStartFailsOnClosedReactor(t *testing.T) {
+	reactortest.CheckLeaks(t)
+	r, err := reactor.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	if _, err := fyneloop.Start(theApp, r); !errors.Is(err, reactor.ErrClosed) {
+		t.Errorf("Start on a closed reactor: %v", err)
+	}
+	if _, err := fyneloop.Start(nil, r); err == nil {
+		t.Error("Start without an app: no error")
+	}
+}
