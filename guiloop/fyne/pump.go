@@ -40,9 +40,10 @@ type Pump struct {
 	mu       sync.Mutex // guards stopW and quitting
 	quitting bool
 
-	// passMu is held while a pass runs, so that Stop on another goroutine
-	// can wait for the pass in progress.
+	// passMu is held while a pass runs, so that the pump, as it ends, can
+	// wait for the pass in progress; inPass says one is.
 	passMu sync.Mutex
+	inPass atomic.Bool
 	// cancelled tells a pass still queued in Fyne that it must not run.
 	cancelled atomic.Bool
 
@@ -131,27 +132,22 @@ func Start(a fyne.App, r *reactor.Reactor, opts ...Option) (*Pump, error) {
 // anywhere else it returns once the pump goroutine has ended and no pass
 // runs any more, so that the caller may close the reactor or drive it
 // itself. A pass already queued in Fyne but not started then does
-// nothing.
+// nothing when Fyne gets to it.
 func (p *Pump) Stop() error {
 	p.cancelled.Store(true)
 	p.signalQuit()
-	me := goid()
-	if me == p.g.Load() {
-		// A pass the pump goroutine runs itself (a driver that runs
-		// posted calls inline): it ends when this pass returns.
-		return nil
-	}
-	if me != p.fyneG.Load() {
-		// Wait for a pass in progress on Fyne's goroutine.
-		p.passMu.Lock()
-		p.passMu.Unlock() //nolint:staticcheck // an empty critical section: a barrier
+	if p.inPass.Load() {
+		if me := goid(); me == p.fyneG.Load() || me == p.g.Load() {
+			return nil // from a callback: the pump ends after this pass
+		}
 	}
 	<-p.done
 	return p.err
 }
 
-// Done returns a channel closed when the pump has ended: after Stop, when
-// the reactor stopped or failed, or when the app stopped.
+// Done returns a channel closed when the pump has ended and no pass runs
+// any more: after Stop, when the reactor stopped or failed, or when the
+// app stopped.
 func (p *Pump) Done() <-chan struct{} { return p.done }
 
 // signalQuit wakes the pump wherever it waits: on the descriptors (the
@@ -231,17 +227,20 @@ func (p *Pump) runPass() {
 		p.result <- passResult{end: true}
 		return
 	}
+	p.inPass.Store(true)
 	err := p.failed
 	if err == nil {
 		err = p.r.RunOnce(0)
 	}
 	if err != nil || p.r.Stopped() {
 		p.stopped()
+		p.inPass.Store(false)
 		p.passMu.Unlock()
 		p.result <- passResult{end: true, err: err}
 		return
 	}
 	next := p.r.NextTimeout()
+	p.inPass.Store(false)
 	p.passMu.Unlock()
 	p.result <- passResult{next: next}
 }
@@ -279,6 +278,10 @@ func (p *Pump) stopped() {
 func (p *Pump) exit() {
 	p.cancelled.Store(true)
 	p.signalQuit()
+	// A pass that has started finishes before the pump counts as ended;
+	// one still queued in Fyne will not start.
+	p.passMu.Lock()
+	p.passMu.Unlock() //nolint:staticcheck // an empty critical section: a barrier
 	unix.Close(p.stopR)
 	p.hook.remove(p)
 	close(p.done)
