@@ -53,8 +53,9 @@ type Pump struct {
 	inline  atomic.Bool   // the driver runs posted calls on the caller's goroutine
 	hook    *appHook
 
-	failed error // the pump's own failure, handed to its last pass
-	err    error // why the pump ended; set before done is closed
+	failed  error // the pump's own failure, handed to its last pass
+	passErr error // the error that ended the last pass; guarded by passMu
+	err     error // why the pump ended; set before done is closed
 }
 
 // passResult is what a pass hands back to the pump with the "done"
@@ -233,6 +234,7 @@ func (p *Pump) runPass() {
 		err = p.r.RunOnce(0)
 	}
 	if err != nil || p.r.Stopped() {
+		p.passErr = err
 		p.stopped()
 		p.inPass.Store(false)
 		p.passMu.Unlock()
@@ -281,7 +283,10 @@ func (p *Pump) exit() {
 	// A pass that has started finishes before the pump counts as ended;
 	// one still queued in Fyne will not start.
 	p.passMu.Lock()
-	p.passMu.Unlock() //nolint:staticcheck // an empty critical section: a barrier
+	if p.err == nil {
+		p.err = p.passErr // the pump may have left on Stop before reading it
+	}
+	p.passMu.Unlock()
 	unix.Close(p.stopR)
 	p.hook.remove(p)
 	close(p.done)
