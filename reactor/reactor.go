@@ -36,6 +36,7 @@ type Reactor struct {
 
 	timers timerHeap
 	seq    uint64
+	aside  []*DelayedCall // runTimers' reusable buffer
 
 	soon []func()   // CallSoon's queue
 	free [][]func() // spare queue buffers, reused so steady state allocates nothing
@@ -113,6 +114,7 @@ func (r *Reactor) CallFromGoroutine(f func()) {
 	r.gmu.Unlock()
 	if r.gwake.CompareAndSwap(false, true) {
 		if err := r.p.Wake(); err != nil {
+			r.gwake.Store(false) // let the next call try again
 			r.log.Error("reactor: wakeup failed", "err", err)
 		}
 	}
@@ -183,6 +185,9 @@ func (r *Reactor) Close() error {
 	}
 	if r.unwatchClock != nil {
 		r.unwatchClock()
+	}
+	for _, c := range r.timers {
+		c.state, c.index, c.f = cancelled, -1, nil
 	}
 	r.fds, r.nfds, r.timers, r.soon = nil, 0, nil, nil
 	r.gmu.Lock()

@@ -14,6 +14,7 @@ type signals struct {
 	r               *Reactor
 	stopOnInterrupt bool
 	started         bool
+	closed          bool
 	ch              chan os.Signal
 	done            chan struct{}
 	wg              sync.WaitGroup
@@ -33,7 +34,7 @@ func (s *signals) start() error {
 	s.started = true
 	s.ch = make(chan os.Signal, 8)
 	s.done = make(chan struct{})
-	s.notify()
+	s.notify(false)
 	s.wg.Add(1)
 	go s.loop()
 	return nil
@@ -62,10 +63,14 @@ func (s *signals) deliver(sig os.Signal) {
 	}
 }
 
-// notify (re)subscribes the channel to exactly the signals wanted now;
-// signals nobody wants any more get their default behaviour back.
-func (s *signals) notify() {
-	signal.Stop(s.ch)
+// notify subscribes the channel to exactly the signals wanted now. When
+// a signal is no longer wanted (removed), the subscription is redone so
+// that it gets its default behaviour back; adding never unsubscribes, so
+// SIGINT and SIGTERM are never briefly left to their default (kill).
+func (s *signals) notify(removed bool) {
+	if removed {
+		signal.Stop(s.ch)
+	}
 	var sigs []os.Signal
 	if s.stopOnInterrupt {
 		sigs = append(sigs, os.Interrupt, syscall.SIGTERM)
@@ -79,6 +84,7 @@ func (s *signals) notify() {
 }
 
 func (s *signals) close() {
+	s.closed = true
 	if !s.started {
 		return
 	}
@@ -92,6 +98,9 @@ func (s *signals) close() {
 // SIGTERM this way replaces the default of stopping the reactor. It must
 // be called on the reactor goroutine.
 func (r *Reactor) OnSignal(sig os.Signal, f func()) (stop func()) {
+	if r.closed.Load() {
+		return func() {}
+	}
 	if r.signals == nil {
 		r.signals = newSignals(r)
 	}
@@ -99,7 +108,7 @@ func (r *Reactor) OnSignal(sig os.Signal, f func()) (stop func()) {
 	h := &sigHandler{f}
 	s.handlers[sig] = append(s.handlers[sig], h)
 	if s.started {
-		s.notify()
+		s.notify(false)
 	} else {
 		s.start()
 	}
@@ -113,8 +122,8 @@ func (r *Reactor) OnSignal(sig os.Signal, f func()) (stop func()) {
 		}
 		if len(s.handlers[sig]) == 0 {
 			delete(s.handlers, sig)
-			if s.started {
-				s.notify()
+			if s.started && !s.closed {
+				s.notify(true)
 			}
 		}
 	}

@@ -3,6 +3,7 @@ package reactor
 import (
 	"cmp"
 	"errors"
+	"math"
 	"slices"
 	"time"
 )
@@ -41,7 +42,7 @@ type DelayedCall struct {
 // function that reschedules itself with d <= 0 cannot starve the loop.
 // CallLater must be called on the reactor goroutine.
 func (r *Reactor) CallLater(d time.Duration, f func()) *DelayedCall {
-	c := &DelayedCall{r: r, f: f, when: r.nanos() + int64(max(d, 0)), index: -1}
+	c := &DelayedCall{r: r, f: f, when: addSat(r.nanos(), max(d, 0)), index: -1}
 	r.seq++
 	c.seq = r.seq
 	r.timers.push(c)
@@ -65,7 +66,7 @@ func (c *DelayedCall) Reset(d time.Duration) error {
 	if err := c.check(); err != nil {
 		return err
 	}
-	c.move(c.r.nanos() + int64(max(d, 0)))
+	c.move(addSat(c.r.nanos(), max(d, 0)))
 	return nil
 }
 
@@ -74,7 +75,7 @@ func (c *DelayedCall) Delay(d time.Duration) error {
 	if err := c.check(); err != nil {
 		return err
 	}
-	c.move(c.when + int64(d))
+	c.move(addSat(c.when, d))
 	return nil
 }
 
@@ -83,6 +84,18 @@ func (c *DelayedCall) Active() bool { return c.state == pending }
 
 // When returns the time the call is scheduled for, on the reactor's clock.
 func (c *DelayedCall) When() time.Time { return c.r.epoch.Add(time.Duration(c.when)) }
+
+// addSat adds d to t, saturating instead of wrapping: a delay of
+// math.MaxInt64 ("never") must not become a time in the past.
+func addSat(t int64, d time.Duration) int64 {
+	switch {
+	case d > 0 && t > math.MaxInt64-int64(d):
+		return math.MaxInt64
+	case d < 0 && t < math.MinInt64-int64(d):
+		return math.MinInt64
+	}
+	return t + int64(d)
+}
 
 func (c *DelayedCall) check() error {
 	switch c.state {
@@ -111,26 +124,37 @@ func (r *Reactor) DelayedCalls() []*DelayedCall {
 }
 
 // runTimers runs every call due now that was scheduled before this pass
-// began.
+// began. Calls scheduled, reset or delayed during it are set aside and put
+// back afterwards, for the next pass.
 func (r *Reactor) runTimers() (ran bool) {
 	if len(r.timers) == 0 {
 		return false
 	}
 	now, fence := r.nanos(), r.seq
+	aside := r.aside[:0]
 	for len(r.timers) > 0 {
 		c := r.timers[0]
-		if c.when > now || c.seq > fence {
-			// Heap order is (when, seq): a call from this pass at the top
-			// means every older due call has already run.
-			return ran
+		if c.when > now {
+			break
 		}
 		r.timers.remove(c)
+		if c.seq > fence {
+			aside = append(aside, c)
+			continue
+		}
 		c.state = called
 		f := c.f
 		c.f = nil
 		r.call(f, "timer", -1)
 		ran = true
 	}
+	for i, c := range aside {
+		if c.state == pending && c.index < 0 {
+			r.timers.push(c)
+		}
+		aside[i] = nil
+	}
+	r.aside = aside[:0]
 	return ran
 }
 
@@ -157,7 +181,7 @@ func (h *timerHeap) push(c *DelayedCall) {
 
 func (h *timerHeap) remove(c *DelayedCall) {
 	i := c.index
-	if i < 0 {
+	if i < 0 || i >= len(*h) || (*h)[i] != c {
 		return
 	}
 	last := len(*h) - 1
@@ -175,6 +199,9 @@ func (h *timerHeap) remove(c *DelayedCall) {
 }
 
 func (h *timerHeap) fix(c *DelayedCall) {
+	if c.index < 0 || c.index >= len(*h) || (*h)[c.index] != c {
+		return
+	}
 	if !h.down(c.index) {
 		h.up(c.index)
 	}

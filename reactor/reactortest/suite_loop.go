@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,33 +21,50 @@ func init() {
 		rd, _ := Pipe(t)
 		must(t, r.AddReader(rd, func() {}))
 		r.CallLater(time.Hour, func() {})
-		start := time.Now()
+		unblock := watchdog(r, 5*time.Second)
 		for range 100 {
 			if err := r.RunOnce(0); err != nil {
 				t.Fatal(err)
 			}
 		}
-		// Blocking would cost an hour; a generous bound keeps a loaded
-		// machine from failing the test.
-		if d := time.Since(start); d > 5*time.Second {
-			t.Errorf("100 RunOnce(0) took %v", d)
+		if unblock() {
+			t.Error("100 RunOnce(0) blocked until the watchdog woke the loop")
 		}
 		r.RemoveReader(rd)
 	})
 
-	add("loop/run-once-waits-for-the-next-timer", func(t *testing.T, newLoop NewLoop) {
+	add("loop/run-once-waits-for-the-next-timer-and-runs-it", func(t *testing.T, newLoop NewLoop) {
 		l := newLoop(t)
 		r := l.Reactor()
 		fired := false
 		r.CallLater(30*time.Millisecond, func() { fired = true })
 		start := time.Now()
-		for !fired && time.Since(start) < limit {
-			if err := r.RunOnce(-1); err != nil {
-				t.Fatal(err)
-			}
+		unblock := watchdog(r, 5*time.Second)
+		must(t, r.RunOnce(-1)) // one pass: waits for the timer, then runs it
+		if unblock() {
+			t.Fatal("RunOnce(-1) slept past its timer until the watchdog woke it")
+		}
+		if !fired {
+			t.Error("the pass that waited for the timer did not run it")
 		}
 		if d := time.Since(start); d < 30*time.Millisecond {
 			t.Errorf("timer fired after %v, before its 30ms", d)
+		}
+	})
+
+	add("loop/a-pass-that-worked-does-not-block", func(t *testing.T, newLoop NewLoop) {
+		l := newLoop(t)
+		r := l.Reactor()
+		ran := false
+		r.CallLater(time.Hour, func() {})
+		r.CallSoon(func() { ran = true })
+		unblock := watchdog(r, 5*time.Second)
+		must(t, r.RunOnce(-1))
+		if unblock() {
+			t.Error("RunOnce(-1) ran a queued call and then blocked")
+		}
+		if !ran {
+			t.Error("the queued call did not run")
 		}
 	})
 
@@ -203,7 +221,8 @@ func init() {
 	})
 
 	add("loop/next-timeout", func(t *testing.T, newLoop NewLoop) {
-		_, r, clk := fakeLoop(t, newLoop)
+		_, r, _ := fakeLoop(t, newLoop)
+		must(t, r.RunOnce(0))
 		if d := r.NextTimeout(); d != -1 {
 			t.Errorf("idle NextTimeout = %v, want -1", d)
 		}
@@ -211,12 +230,15 @@ func init() {
 		if d := r.NextTimeout(); d != time.Hour {
 			t.Errorf("NextTimeout = %v, want 1h", d)
 		}
-		clk.Advance(2 * time.Hour)
+		// Overdue without any wakeup pending: a GUI loop must not sleep.
+		must(t, c.Delay(-2*time.Hour))
 		if d := r.NextTimeout(); d != 0 {
 			t.Errorf("overdue NextTimeout = %v, want 0", d)
 		}
-		c.Cancel()
-		must(t, r.RunOnce(0))
+		must(t, c.Cancel())
+		if d := r.NextTimeout(); d != -1 {
+			t.Errorf("NextTimeout after Cancel = %v, want -1", d)
+		}
 		r.CallSoon(func() {})
 		if d := r.NextTimeout(); d != 0 {
 			t.Errorf("NextTimeout with a queued call = %v, want 0", d)
@@ -226,6 +248,20 @@ func init() {
 			t.Errorf("NextTimeout after the work = %v, want -1", d)
 		}
 	})
+}
+
+// watchdog wakes r from another goroutine after limit; unblock cancels it
+// and reports whether it had to fire.
+func watchdog(r *reactor.Reactor, limit time.Duration) (unblock func() bool) {
+	var fired atomic.Bool
+	t := time.AfterFunc(limit, func() {
+		fired.Store(true)
+		r.CallFromGoroutine(func() {})
+	})
+	return func() bool {
+		t.Stop()
+		return fired.Load()
+	}
 }
 
 type lockedWriter struct {

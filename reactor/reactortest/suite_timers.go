@@ -2,6 +2,7 @@ package reactortest
 
 import (
 	"fmt"
+	"math"
 	"testing"
 	"time"
 
@@ -187,5 +188,67 @@ func init() {
 			got = append(got, fmt.Sprint(c.When().Sub(epoch)))
 		}
 		equal(t, "DelayedCalls", got, []string{"1s", "3s", "5s"})
+	})
+}
+
+func init() {
+	add("timers/scheduled-during-a-pass-run-next-pass", func(t *testing.T, newLoop NewLoop) {
+		_, r, _ := fakeLoop(t, newLoop)
+		spins := 0
+		var spin func()
+		spin = func() { spins++; r.CallLater(0, spin) }
+		r.CallLater(0, spin)
+		for i := 1; i <= 3; i++ {
+			must(t, r.RunOnce(0))
+			if spins != i {
+				t.Fatalf("after %d passes the self-rescheduling call ran %d times", i, spins)
+			}
+		}
+	})
+
+	add("timers/moved-earlier-inside-a-callback-keeps-older-due-ones", func(t *testing.T, newLoop NewLoop) {
+		_, r, clk := fakeLoop(t, newLoop)
+		var got []string
+		var d *reactor.DelayedCall
+		r.CallLater(10*time.Millisecond, func() {
+			got = append(got, "a")
+			must(t, d.Delay(-95*time.Millisecond)) // d: 100ms -> 5ms, due
+		})
+		r.CallLater(20*time.Millisecond, func() { got = append(got, "b") })
+		d = r.CallLater(100*time.Millisecond, func() { got = append(got, "d") })
+		clk.Advance(25 * time.Millisecond)
+		must(t, r.RunOnce(0))
+		equal(t, "first pass", got, []string{"a", "b"})
+		must(t, r.RunOnce(0))
+		equal(t, "second pass", got, []string{"a", "b", "d"})
+	})
+
+	add("timers/far-future-never-wraps", func(t *testing.T, newLoop NewLoop) {
+		_, r, clk := fakeLoop(t, newLoop)
+		fired := 0
+		c := r.CallLater(time.Duration(math.MaxInt64), func() { fired++ })
+		r.CallLater(time.Second, func() {}).Delay(time.Duration(math.MaxInt64))
+		clk.Advance(time.Hour)
+		must(t, r.RunOnce(0))
+		if fired != 0 {
+			t.Fatal("a call scheduled for ~292 years ran after an hour")
+		}
+		if d := r.NextTimeout(); d < 100*365*24*time.Hour {
+			t.Errorf("NextTimeout = %v for a far-future call", d)
+		}
+		must(t, c.Cancel())
+	})
+
+	add("timers/after-close-say-cancelled", func(t *testing.T, newLoop NewLoop) {
+		_, r, _ := fakeLoop(t, newLoop)
+		a := r.CallLater(time.Second, func() {})
+		b := r.CallLater(2*time.Second, func() {})
+		must(t, r.Close())
+		if a.Active() {
+			t.Error("a call of a closed reactor is still active")
+		}
+		is(t, "Cancel after Close", a.Cancel(), reactor.ErrAlreadyCancelled)
+		is(t, "Reset after Close", b.Reset(time.Second), reactor.ErrAlreadyCancelled)
+		is(t, "Delay after Close", b.Delay(time.Second), reactor.ErrAlreadyCancelled)
 	})
 }

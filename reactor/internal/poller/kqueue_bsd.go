@@ -90,6 +90,11 @@ func (p *kqueue) Add(fd int, ev Events) error {
 	if _, ok := p.interest[fd]; ok {
 		return fmt.Errorf("kqueue add fd %d: %w", fd, unix.EEXIST)
 	}
+	// kqueue accepts files with "readable until EOF" meaning; refuse
+	// them as epoll does, so every backend means the same thing.
+	if err := checkPollable(fd); err != nil {
+		return fmt.Errorf("kqueue add fd %d: %w", fd, err)
+	}
 	if err := p.apply(fd, 0, ev, "add"); err != nil {
 		// A failure on the second filter may leave the first in place.
 		p.apply(fd, ev, 0, "undo")
@@ -133,11 +138,18 @@ func (p *kqueue) Wait(events []Event, timeout time.Duration) (int, error) {
 	var ts *unix.Timespec
 	if timeout >= 0 {
 		t := unix.NsecToTimespec(int64(timeout))
+		// macOS fails kevent with EINVAL for very long timeouts; waking
+		// early is allowed. Go's runtime caps at the same 1e6 seconds.
+		if t.Sec > 1e6 {
+			t.Sec, t.Nsec = 1e6, 0
+		}
 		ts = &t
 	}
 	max := min(len(events), len(p.buf))
 	n, err := unix.Kevent(p.kq, nil, p.buf[:max], ts)
-	if err == unix.EINTR {
+	if err == unix.EINTR || err == unix.ETIMEDOUT {
+		// ETIMEDOUT: macOS has been seen to return it from a timed
+		// kevent (golang.org/issue/59679); it means nothing happened.
 		return 0, nil
 	}
 	if err != nil {

@@ -4,6 +4,7 @@ package poller
 
 import (
 	"fmt"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -14,11 +15,19 @@ type pipeWaker struct{ r, w int }
 
 func newPipeWaker() (*pipeWaker, error) {
 	var p [2]int
-	if err := unix.Pipe(p[:]); err != nil {
+	// Hold ForkLock so that no exec in another goroutine inherits the
+	// pipe between its creation and close-on-exec (pipe2 is not on macOS).
+	syscall.ForkLock.RLock()
+	err := unix.Pipe(p[:])
+	if err == nil {
+		unix.CloseOnExec(p[0])
+		unix.CloseOnExec(p[1])
+	}
+	syscall.ForkLock.RUnlock()
+	if err != nil {
 		return nil, fmt.Errorf("pipe: %w", err)
 	}
 	for _, fd := range p {
-		unix.CloseOnExec(fd)
 		if err := unix.SetNonblock(fd, true); err != nil {
 			unix.Close(p[0])
 			unix.Close(p[1])

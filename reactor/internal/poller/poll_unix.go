@@ -65,11 +65,9 @@ func (p *pollPoller) Add(fd int, ev Events) error {
 		return fmt.Errorf("poll add fd %d: %w", fd, unix.EEXIST)
 	}
 	// poll(2) would only report a bad descriptor later, as POLLNVAL on
-	// every wait: check it now so the caller gets the error.
-	if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil || fd < 0 {
-		if err == nil {
-			err = unix.EBADF
-		}
+	// every wait, and reports files always ready: check now so the
+	// caller gets the error epoll gives.
+	if err := checkPollable(fd); err != nil {
 		return fmt.Errorf("poll add fd %d: %w", fd, err)
 	}
 	p.changed(func() {
