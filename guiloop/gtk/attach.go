@@ -67,7 +67,9 @@ func Run(r *reactor.Reactor, opts ...Option) error {
 	if C.loom_gtk_initialized() == 0 {
 		return ErrNotInitialized
 	}
-	s, err := attach(r, newConfig(opts), int(C.loom_gtk_main_level()))
+	cfg := newConfig(opts)
+	cfg.onStop = nil
+	s, err := attach(r, cfg, mainLevel())
 	if err != nil {
 		return err
 	}

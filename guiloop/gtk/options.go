@@ -52,11 +52,15 @@ func WithBudget(passes int, d time.Duration) Option {
 	}
 }
 
-// OnStop sets what happens, on the GTK thread, once the reactor has
-// stopped and the gtk.Main loops it runs in have been quit. Without it,
-// Attach quits the process's default GApplication if there is one (a
-// program that runs g_application_run rather than gtk.Main), and Run does
-// nothing more.
+// OnStop sets how a program whose loop is not gtk.Main is ended when the
+// reactor stops: f is called once, on the GTK thread, when the reactor
+// has stopped and no gtk.Main is left to quit (Attach quits every
+// gtk.Main it runs in first, innermost first). Without it, Attach quits
+// the process's default GApplication, if there is one: a program that
+// runs g_application_run (gtk.Application's Run) needs nothing more. The
+// default is the first GApplication created, or the one made default
+// with SetDefault; a program with several passes OnStop(app.Quit). Run
+// ignores OnStop: it quits its own gtk.Main.
 func OnStop(f func()) Option {
 	return func(c *config) { c.onStop = f }
 }

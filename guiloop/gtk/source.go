@@ -85,9 +85,15 @@ func timeoutMillis(d time.Duration) int {
 // dispatch runs reactor passes within the budget, then, if the reactor
 // has stopped, quits the GTK loops it runs in.
 func (s *source) dispatch() {
+	if s.detached {
+		return // detached by a callback of an outer dispatch
+	}
 	if !s.stopping {
 		if !s.r.Stopped() {
 			s.run()
+		}
+		if s.detached {
+			return
 		}
 		if s.r.Stopped() || s.err != nil {
 			s.beginStop()
@@ -110,7 +116,7 @@ func (s *source) run() {
 			s.err = err
 			return
 		}
-		if s.r.Stopped() || i >= s.cfg.passes || time.Since(start) >= s.cfg.budget || !s.hasWork() {
+		if s.detached || s.r.Stopped() || i >= s.cfg.passes || time.Since(start) >= s.cfg.budget || !s.hasWork() {
 			return
 		}
 	}
@@ -141,7 +147,7 @@ func (s *source) beginStop() {
 
 // quitPending reports whether quitStep has something left to do.
 func (s *source) quitPending() bool {
-	level := int(C.loom_gtk_main_level())
+	level := mainLevel()
 	if level > s.base {
 		return s.quitLevel == 0 || level < s.quitLevel
 	}
@@ -150,9 +156,9 @@ func (s *source) quitPending() bool {
 
 // quitStep quits the innermost gtk.Main above base, once per level:
 // gtk_main_quit only reaches the innermost loop, so the next one is quit
-// after it has returned. With no gtk.Main left, it runs OnStop once.
+// after it has returned. With no gtk.Main to quit, it runs OnStop once.
 func (s *source) quitStep() {
-	level := int(C.loom_gtk_main_level())
+	level := mainLevel()
 	if level > s.base {
 		if s.quitLevel == 0 || level < s.quitLevel {
 			s.quitLevel = level
@@ -177,3 +183,6 @@ func (s *source) quitStep() {
 func (s *source) free() {
 	C.loom_source_free(s.gs)
 }
+
+// mainLevel is gtk_main_level.
+func mainLevel() int { return int(C.loom_gtk_main_level()) }

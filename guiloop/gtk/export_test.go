@@ -1,0 +1,4 @@
+package gtkloop
+
+// MainLevel is gtk_main_level, for the tests.
+var MainLevel = mainLevel

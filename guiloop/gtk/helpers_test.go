@@ -1,0 +1,164 @@
+package gtkloop_test
+
+import (
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gotk3/gotk3/gdk"
+	"github.com/gotk3/gotk3/gtk"
+	gtkloop "github.com/loomkit/loom/guiloop/gtk"
+	"github.com/loomkit/loom/reactor"
+)
+
+// start runs gtkloop.Run(r) on the GTK thread without waiting for it;
+// wait returns Run's error once the reactor has stopped. While it runs,
+// the test goroutine reaches the reactor only through onLoop.
+func start(t testing.TB, r *reactor.Reactor, opts ...gtkloop.Option) (wait func() error) {
+	t.Helper()
+	done := make(chan error, 1)
+	mainq <- func() { done <- gtkloop.Run(r, opts...) }
+	var once sync.Once
+	var err error
+	wait = func() error {
+		once.Do(func() {
+			select {
+			case err = <-done:
+			case <-time.After(20 * time.Second):
+				r.CallFromGoroutine(r.Stop)
+				err = <-done
+				if err == nil {
+					err = fmt.Errorf("gtkloop.Run still running after 20s: stopped it")
+				}
+			}
+		})
+		return err
+	}
+	t.Cleanup(func() {
+		r.CallFromGoroutine(r.Stop)
+		wait()
+	})
+	return wait
+}
+
+// onLoop runs f on the reactor goroutine (the GTK thread, inside Run)
+// and waits for it.
+func onLoop(r *reactor.Reactor, f func()) {
+	done := make(chan struct{})
+	r.CallFromGoroutine(func() {
+		defer close(done)
+		f()
+	})
+	<-done
+}
+
+// outDir is where screenshots are kept for people to look at.
+func outDir(t testing.TB) string {
+	t.Helper()
+	dir := filepath.Join("..", "..", "out")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// screenshot takes a picture of the whole X screen with ImageMagick's
+// import, saves it as out/name.png and returns it. It must not be called
+// on the GTK thread, which must keep drawing meanwhile.
+func screenshot(t testing.TB, name string) image.Image {
+	t.Helper()
+	path := filepath.Join(outDir(t), name+".png")
+	if out, err := exec.Command("import", "-window", "root", path).CombinedOutput(); err != nil {
+		t.Fatalf("import: %v\n%s", err, out)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+// count counts the pixels of img inside rect that match.
+func count(img image.Image, rect image.Rectangle, match func(r, g, b uint8) bool) int {
+	n := 0
+	rect = rect.Intersect(img.Bounds())
+	for y := rect.Min.Y; y < rect.Max.Y; y++ {
+		for x := rect.Min.X; x < rect.Max.X; x++ {
+			c := color.RGBAModel.Convert(img.At(x, y)).(color.RGBA)
+			if match(c.R, c.G, c.B) {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+func red(r, g, b uint8) bool   { return r > 200 && g < 70 && b < 70 }
+func green(r, g, b uint8) bool { return g > 160 && r < 70 && b < 70 }
+
+// style gives the tests' widgets colors a screenshot can find.
+const style = `
+#big { color: #ff0000; font-size: 60px; font-weight: bold; }
+#bar progress { background-color: #00d000; background-image: none; border: none; min-height: 40px; }
+#bar trough { background-color: #ffffff; background-image: none; border: none; min-height: 40px; }
+`
+
+var styleOnce sync.Once
+
+// loadStyle installs style for the default screen; GTK thread.
+func loadStyle(t testing.TB) {
+	styleOnce.Do(func() {
+		p, err := gtk.CssProviderNew()
+		if err == nil {
+			err = p.LoadFromData(style)
+		}
+		if err != nil {
+			t.Errorf("css: %v", err)
+			return
+		}
+		screen, err := gdk.ScreenGetDefault()
+		if err != nil {
+			t.Errorf("screen: %v", err)
+			return
+		}
+		gtk.AddProviderForScreen(screen, p, gtk.STYLE_PROVIDER_PRIORITY_APPLICATION)
+	})
+}
+
+// newWindow makes a toplevel window at the screen's top left corner
+// holding child; GTK thread.
+func newWindow(t testing.TB, title string, w, h int, child gtk.IWidget) *gtk.Window {
+	win, err := gtk.WindowNew(gtk.WINDOW_TOPLEVEL)
+	if err != nil {
+		t.Errorf("window: %v", err)
+		return nil
+	}
+	win.SetTitle(title)
+	win.SetDefaultSize(w, h)
+	win.Move(0, 0)
+	if child != nil {
+		win.Add(child)
+	}
+	win.ShowAll()
+	return win
+}
+
+// ok fails t with err if there is one, from any goroutine.
+func ok(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Error(err)
+	}
+}
