@@ -162,3 +162,43 @@ func ok(t testing.TB, err error) {
 		t.Error(err)
 	}
 }
+
+// eventually takes screenshots until cond holds on one, for up to 5s,
+// and returns the last one (saved as out/name.png).
+func eventually(t testing.TB, name string, cond func(img image.Image) bool) image.Image {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		img := screenshot(t, name)
+		if cond(img) || time.Now().After(deadline) {
+			return img
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// click clicks mouse button 1 at (x, y) inside the window titled title,
+// as a user would, through the X server (xdotool's XTEST events).
+func click(t testing.TB, title string, x, y int) {
+	t.Helper()
+	out, err := exec.Command("xdotool", "search", "--sync", "--onlyvisible", "--name", "^"+title+"$").Output()
+	if err != nil {
+		t.Fatalf("xdotool search %q: %v", title, err)
+	}
+	var id string
+	fmt.Sscan(string(out), &id)
+	for _, args := range [][]string{
+		{"mousemove", "--sync", "--window", id, fmt.Sprint(x), fmt.Sprint(y)},
+		{"click", "1"},
+	} {
+		if out, err := exec.Command("xdotool", args...).CombinedOutput(); err != nil {
+			t.Fatalf("xdotool %v: %v\n%s", args, err, out)
+		}
+	}
+}
+
+// center is the middle of w's allocation, in its toplevel's coordinates.
+func center(w *gtk.Widget) (x, y int) {
+	a := w.GetAllocation()
+	return a.GetX() + a.GetWidth()/2, a.GetY() + a.GetHeight()/2
+}
