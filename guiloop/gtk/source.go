@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math"
 	"runtime/cgo"
+	"runtime/debug"
 	"time"
 
 	"github.com/loomkit/loom/reactor"
@@ -40,14 +41,36 @@ type source struct {
 	detached  bool
 }
 
+// A Go panic must never unwind through GLib's C frames: it would skip
+// them, leaving the main context (and a modal dialog's loop on the stack)
+// broken, and crash the program later. The reactor recovers panics in
+// callbacks; loomPrepare and loomDispatch recover anything else (OnStop,
+// or a fault in the reactor itself), log it and let the loop go on.
+
 //export loomPrepare
-func loomPrepare(h C.uintptr_t) C.int {
+func loomPrepare(h C.uintptr_t) (ms C.int) {
+	defer func() {
+		if v := recover(); v != nil {
+			logPanic("prepare", v)
+			ms = 1 // look again soon, without spinning
+		}
+	}()
 	return C.int(cgo.Handle(h).Value().(*source).prepare())
 }
 
 //export loomDispatch
 func loomDispatch(h C.uintptr_t) {
+	defer func() {
+		if v := recover(); v != nil {
+			logPanic("dispatch", v)
+		}
+	}()
 	cgo.Handle(h).Value().(*source).dispatch()
+}
+
+func logPanic(where string, v any) {
+	slog.Error("gtkloop: panic in the GSource's "+where+"; recovered, the loop goes on",
+		"panic", v, "stack", string(debug.Stack()))
 }
 
 //export loomFinalize
