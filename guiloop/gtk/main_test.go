@@ -32,6 +32,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	mainTid = unix.Gettid()
+	runChild()
 	done := make(chan int)
 	go func() { done <- m.Run() }()
 	for {

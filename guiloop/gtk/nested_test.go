@@ -1,11 +1,15 @@
 package gtkloop_test
 
 import (
+	"bytes"
 	"image"
+	"os"
+	"os/exec"
 	"testing"
 	"time"
 
 	"github.com/gotk3/gotk3/gtk"
+	"github.com/loomkit/loom/deferred"
 	"github.com/loomkit/loom/reactor"
 	"github.com/loomkit/loom/reactor/reactortest"
 	"golang.org/x/sys/unix"
@@ -137,4 +141,39 @@ func TestDialogRunFromAButtonHandler(t *testing.T) {
 		r.Stop()
 	})
 	ok(t, wait())
+}
+
+func TestCoroutineResumedInsideANestedLoopIsReported(t *testing.T) {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childEnv+"=coroutine-across-dialog")
+	out, err := cmd.CombinedOutput()
+	t.Logf("child:\n%.700s", out)
+	if err == nil {
+		t.Fatal("the child survived resuming a coroutine at another cgo depth; the package doc's warning is out of date")
+	}
+	warning := bytes.Index(out, []byte("gtkloop: the reactor runs inside a nested main loop"))
+	abort := bytes.Index(out, []byte("coro: OS thread locking must match locking at coroutine creation"))
+	if warning < 0 || abort < 0 || warning > abort {
+		t.Errorf("want gtkloop's warning, then the runtime's abort (at %d and %d)", warning, abort)
+	}
+}
+
+func TestCoroutineAwaitsADialogWithoutNesting(t *testing.T) {
+	warmUp(t)
+	reactortest.CheckLeaks(t)
+	r := newReactor(t)
+	var resp any
+	deferred.Async(r, func(co *deferred.Co) (any, error) {
+		dlg := newDialog(t, nil, "async")
+		answered := deferred.New()
+		dlg.Connect("response", func(_ *gtk.Dialog, id gtk.ResponseType) { answered.Callback(id) })
+		r.CallLater(50*time.Millisecond, func() { dlg.Response(gtk.RESPONSE_OK) })
+		v, err := deferred.Await(co, answered) // no nested loop: the main loop goes on
+		dlg.Destroy()
+		return v, err
+	}).OnValue(func(v any) { resp = v; r.Stop() })
+	ok(t, onMainRun(r))
+	if resp != gtk.RESPONSE_OK {
+		t.Errorf("response %v, want RESPONSE_OK", resp)
+	}
 }

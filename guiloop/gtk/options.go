@@ -9,11 +9,11 @@ const (
 	// the priority GTK paints at. Input (G_PRIORITY_DEFAULT, 0) and
 	// layout (GTK_PRIORITY_RESIZE, 110) come first; a reactor that is
 	// always ready shares the loop with painting instead of starving it.
-	DefaultPriority = 120
+	DefaultPriority = 121
 	// DefaultPasses is how many reactor passes one dispatch may run.
 	DefaultPasses = 64
 	// DefaultBudget is how long one dispatch may run passes for.
-	DefaultBudget = 4 * time.Millisecond
+	DefaultBudget = time.Millisecond
 )
 
 // An Option configures Attach and Run.

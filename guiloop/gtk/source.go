@@ -32,7 +32,8 @@ type source struct {
 	// quits the default GApplication (Attach without OnStop).
 	quitApp bool
 
-	depth int // dispatches of this source on the stack (nested main loops)
+	depth     int // dispatches of this source on the stack (nested main loops)
+	mainDepth int // g_main_depth at the last dispatch
 
 	stopping  bool  // the reactor stopped or failed: quitting loops, fd unwatched
 	quitLevel int   // the gtk_main_level last quit, 0 for none
@@ -111,6 +112,7 @@ func (s *source) dispatch() {
 	if s.detached {
 		return // detached by a callback of an outer dispatch
 	}
+	s.checkNesting()
 	if !s.stopping {
 		if !s.r.Stopped() {
 			s.run()
