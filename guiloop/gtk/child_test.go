@@ -1,8 +1,10 @@
 package gtkloop_test
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/gotk3/gotk3/gtk"
@@ -17,6 +19,15 @@ import (
 const childEnv = "GTKLOOP_TEST_CHILD"
 
 var children = map[string]func(){
+	// Run before gtk.Init says so.
+	"run-before-init": func() {
+		r, err := reactor.New()
+		if err != nil {
+			panic(err)
+		}
+		err = gtkloop.Run(r)
+		fmt.Println("Run:", err, errors.Is(err, gtkloop.ErrNotInitialized))
+	},
 	// A coroutine created in the main loop resumed inside a modal
 	// dialog's nested loop.
 	"coroutine-across-dialog": func() {
@@ -47,10 +58,12 @@ var children = map[string]func(){
 	},
 }
 
-// runChild runs the scenario named in the environment, if any, and exits.
-func runChild() {
+// runChild runs the scenario named in the environment, if any, and
+// exits. It is called before gtk.Init and after it; scenarios whose name
+// ends in "-before-init" run on the first call, the others on the second.
+func runChild(initialized bool) {
 	name := os.Getenv(childEnv)
-	if name == "" {
+	if name == "" || strings.HasSuffix(name, "-before-init") == initialized {
 		return
 	}
 	f, ok := children[name]

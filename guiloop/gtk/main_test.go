@@ -26,13 +26,14 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "gtkloop tests need an X display:", err)
 		os.Exit(1)
 	}
+	runChild(false)
 	if err := gtk.InitCheck(nil); err != nil {
 		stop()
 		fmt.Fprintln(os.Stderr, "gtk.InitCheck:", err)
 		os.Exit(1)
 	}
 	mainTid = unix.Gettid()
-	runChild()
+	runChild(true)
 	done := make(chan int)
 	go func() { done <- m.Run() }()
 	for {

@@ -32,7 +32,6 @@ type source struct {
 	// quits the default GApplication (Attach without OnStop).
 	quitApp bool
 
-	depth     int // dispatches of this source on the stack (nested main loops)
 	mainDepth int // g_main_depth at the last dispatch
 
 	stopping  bool  // the reactor stopped or failed: quitting loops, fd unwatched
@@ -133,8 +132,6 @@ func (s *source) dispatch() {
 // cfg.passes of them and no more once cfg.budget has gone, so that GLib
 // gets back control, and GTK its turn to draw, however busy the reactor.
 func (s *source) run() {
-	s.depth++
-	defer func() { s.depth-- }()
 	start := time.Now()
 	for i := 1; ; i++ {
 		if err := s.r.RunOnce(0); err != nil {

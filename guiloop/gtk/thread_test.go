@@ -1,7 +1,13 @@
 package gtkloop_test
 
 import (
+	"bytes"
 	"errors"
+	"log/slog"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -323,5 +329,60 @@ func TestDetachInsideACallback(t *testing.T) {
 	ok(t, r.RunOnce(0))
 	if after != 1 {
 		t.Errorf("the reactor did not run the call after detach")
+	}
+}
+
+func TestPanicOutsideCallbacksIsRecovered(t *testing.T) {
+	reactortest.CheckLeaks(t)
+	var mu sync.Mutex
+	var buf bytes.Buffer
+	old := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(&lockedBuffer{&mu, &buf}, nil)))
+	defer slog.SetDefault(old)
+	r := newReactor(t)
+	later := false
+	onMain(func() {
+		detach, err := gtkloop.Attach(r, gtkloop.OnStop(func() { panic("boom in OnStop") }))
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer detach()
+		r.CallSoon(r.Stop)
+		// The panic must not unwind through GLib: the loop goes on.
+		glib.TimeoutAdd(30, func() { later = true })
+		ctx := glib.MainContextDefault()
+		for deadline := time.Now().Add(5 * time.Second); !later && time.Now().Before(deadline); {
+			ctx.Iteration(true)
+		}
+	})
+	mu.Lock()
+	out := buf.String()
+	mu.Unlock()
+	if !later {
+		t.Error("GLib's loop did not go on after the panic")
+	}
+	if !strings.Contains(out, "boom in OnStop") || !strings.Contains(out, "thread_test.go") {
+		t.Errorf("log lacks the panic and its stack:\n%s", out)
+	}
+}
+
+type lockedBuffer struct {
+	mu *sync.Mutex
+	b  *bytes.Buffer
+}
+
+func (w *lockedBuffer) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func TestRunBeforeGTKInitSaysSo(t *testing.T) {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childEnv+"=run-before-init")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "Run: "+gtkloop.ErrNotInitialized.Error()+" true") {
+		t.Errorf("child: %v\n%s", err, out)
 	}
 }
