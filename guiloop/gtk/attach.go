@@ -44,11 +44,10 @@ var (
 // stopped is ready to run again after it. Call detach before r.Close.
 // Attach and detach must be called on the GTK thread.
 func Attach(r *reactor.Reactor, opts ...Option) (detach func(), err error) {
-	s, err := attach(r, newConfig(opts), 0)
+	s, err := attach(r, newConfig(opts), 0, true)
 	if err != nil {
 		return nil, err
 	}
-	s.quitApp = true
 	return s.detach, nil
 }
 
@@ -69,7 +68,7 @@ func Run(r *reactor.Reactor, opts ...Option) error {
 	}
 	cfg := newConfig(opts)
 	cfg.onStop = nil
-	s, err := attach(r, cfg, mainLevel())
+	s, err := attach(r, cfg, mainLevel(), false)
 	if err != nil {
 		return err
 	}
@@ -79,7 +78,7 @@ func Run(r *reactor.Reactor, opts ...Option) error {
 	return err
 }
 
-func attach(r *reactor.Reactor, cfg config, base int) (*source, error) {
+func attach(r *reactor.Reactor, cfg config, base int, quitApp bool) (*source, error) {
 	if C.loom_context_is_ours() == 0 {
 		return nil, ErrWrongThread
 	}
@@ -93,7 +92,7 @@ func attach(r *reactor.Reactor, cfg config, base int) (*source, error) {
 		return nil, ErrAttached
 	}
 	attached[r] = true
-	s := &source{r: r, cfg: cfg, fd: fd, base: base}
+	s := &source{r: r, cfg: cfg, fd: fd, base: base, quitApp: quitApp}
 	s.handle = cgo.NewHandle(s)
 	s.gs = C.loom_source_new(C.uintptr_t(s.handle), C.int(fd), C.int(cfg.priority))
 	return s, nil
