@@ -186,16 +186,19 @@
 // cheap: loopback echo throughput was the same, within this machine's
 // noise, for 1 to 1024 passes per dispatch.
 //
-// Measured on 2 shared cores (go test -bench . -benchtime 1x, each
-// figure against a reference in the same run):
+// Measured on 2 shared cores, over several runs (go test -run '^$'
+// -bench . -benchtime 1x; each figure against a reference in the same
+// run):
 //
 //	wakeup, CallFromGoroutine → callback on the GTK thread (10,000 posts):
-//	  p50 6-10µs, p99 29-44µs; glib.IdleAdd p50 10-11µs, p99 46-60µs
-//	  (p99 ratio 0.49-0.84); 0.002 allocations per post against 2
-//	echo over loopback TCP, reactor in GTK against the reactor alone:
-//	  ratio 1.03-1.22 (medians of 7 rounds of 128 MB)
+//	  p50 6-12µs, p99 29-44µs; glib.IdleAdd p50 10-12µs, p99 37-60µs
+//	  (p99 ratio 0.49-0.92); 0.001-0.004 allocations per post against 2
+//	echo over loopback TCP, reactor in GTK against the same reactor alone:
+//	  1390-2070 against 910-1670 MB/s, ratio 1.03-2.2 (medians of 7
+//	  alternating rounds of 128 MB)
 //	g_main_context_iteration(ctx, FALSE): 2.3µs with 10 sockets on the
-//	  reactor, 2.2-2.4µs with 10,000 (ratio 0.96-1.01: flat)
-//	frame tick p99 with the reactor saturated: 17.8-18.8ms against
-//	  17.5-17.6ms idle (ratio 1.01-1.07)
+//	  reactor, 2.2-2.4µs with 10,000 (ratio 0.94-1.03: flat)
+//	frame tick p99 with the reactor saturated: 17.7-18.8ms against
+//	  17.5-17.6ms idle (ratio 1.005-1.07; Xvfb's clock is 60 Hz, p50
+//	  16.5ms)
 package gtkloop
