@@ -98,7 +98,10 @@ func timeoutMillis(d time.Duration) int {
 	if d < 0 {
 		return -1
 	}
-	ms := (d + time.Millisecond - 1) / time.Millisecond
+	ms := d / time.Millisecond
+	if d%time.Millisecond != 0 {
+		ms++ // without overflowing for the longest timeouts
+	}
 	if ms > math.MaxInt32 {
 		return math.MaxInt32
 	}
