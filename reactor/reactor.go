@@ -238,7 +238,7 @@ func (r *Reactor) RunOnce(timeout time.Duration) error {
 		// asked for one pass, not for one pass and a wait.
 		timeout = 0
 	}
-	if r.depth > len(r.evbufs) {
+	for r.depth > len(r.evbufs) { // a nested pass may come before the outer's I/O
 		r.evbufs = append(r.evbufs, make([]poller.Event, 256))
 	}
 	events := r.evbufs[r.depth-1]

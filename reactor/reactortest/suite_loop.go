@@ -68,6 +68,26 @@ func init() {
 		}
 	})
 
+	add("loop/nested-pass-in-the-first-pass", func(t *testing.T, newLoop NewLoop) {
+		var mu sync.Mutex
+		var buf bytes.Buffer
+		l := newLoop(t, reactor.WithLogger(slog.New(slog.NewTextHandler(&lockedWriter{&mu, &buf}, nil))))
+		r := l.Reactor()
+		rd, wr := Pipe(t)
+		read := false
+		must(t, r.AddReader(rd, func() { read = true; r.RemoveReader(rd) }))
+		write(t, wr, "x")
+		r.CallSoon(func() {
+			must(t, r.RunOnce(0)) // a modal loop started before any I/O
+		})
+		must(t, r.RunOnce(0))
+		mu.Lock()
+		defer mu.Unlock()
+		if !read || strings.Contains(buf.String(), "panicked") {
+			t.Errorf("nested pass: reader ran %v; log:\n%s", read, buf.String())
+		}
+	})
+
 	add("loop/stop-is-idempotent", func(t *testing.T, newLoop NewLoop) {
 		l := newLoop(t)
 		r := l.Reactor()

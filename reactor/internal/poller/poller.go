@@ -109,12 +109,12 @@ func New(name string) (Poller, error) {
 // millis converts a Wait timeout to the milliseconds epoll_wait and poll
 // take, rounding up so that a timer due in 0.3ms waits 1ms, not 0.
 func millis(timeout time.Duration) int {
-	if timeout < 0 {
+	const most = 1<<31 - 1
+	switch {
+	case timeout < 0:
 		return -1
+	case timeout > most*time.Millisecond:
+		return most
 	}
-	ms := (timeout + time.Millisecond - 1) / time.Millisecond
-	if ms > 1<<31-1 {
-		ms = 1<<31 - 1
-	}
-	return int(ms)
+	return int((timeout + time.Millisecond - 1) / time.Millisecond)
 }
