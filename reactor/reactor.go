@@ -128,7 +128,7 @@ func (r *Reactor) Run(ctx context.Context) error {
 		return errors.New("reactor: Run called while running")
 	}
 	r.running = true
-	defer func() { r.running, r.stopping, r.stopped = false, false, false }()
+	defer func() { r.running = false; r.EndRun() }()
 	var ctxDone atomic.Bool
 	stopCtx := context.AfterFunc(ctx, func() {
 		ctxDone.Store(true)
@@ -168,6 +168,12 @@ func (r *Reactor) Stop() {
 // Stopped reports whether Stop has been called and the reactor has
 // finished stopping. Embedding loops check it after each RunOnce.
 func (r *Reactor) Stopped() bool { return r.stopped }
+
+// EndRun clears a finished or pending stop, so that Stopped reports false
+// and the reactor can run again. Run calls it when it returns; a loop that
+// drives the reactor itself (a GUI loop) calls it when its own run ends.
+// It must be called on the reactor goroutine.
+func (r *Reactor) EndRun() { r.stopping, r.stopped = false, false }
 
 // Close releases every descriptor the reactor opened (not those added
 // with AddReader or AddWriter, which stay the caller's) and stops its

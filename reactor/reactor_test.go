@@ -109,3 +109,30 @@ func TestCloseReleasesDescriptors(t *testing.T) {
 		}
 	}
 }
+
+// An embedding loop drives passes itself and ends its run with EndRun.
+func TestEmbeddedRunEndsWithEndRun(t *testing.T) {
+	reactortest.CheckLeaks(t)
+	r, err := reactor.New(reactor.WithoutSignalHandlers())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	for round := range 2 {
+		passes := 0
+		r.CallLater(10*time.Millisecond, r.Stop)
+		for !r.Stopped() && passes < 1000 {
+			if err := r.RunOnce(-1); err != nil {
+				t.Fatal(err)
+			}
+			passes++
+		}
+		if !r.Stopped() {
+			t.Fatalf("round %d: not stopped after %d passes", round, passes)
+		}
+		r.EndRun()
+		if r.Stopped() || r.NextTimeout() == 0 {
+			t.Fatalf("round %d: EndRun left Stopped %v, NextTimeout %v", round, r.Stopped(), r.NextTimeout())
+		}
+	}
+}

@@ -5,7 +5,6 @@ package gtkloop
 import "C"
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"runtime/cgo"
@@ -111,8 +110,6 @@ func (s *source) detach() {
 	delete(attached, s.r)
 	attachedMu.Unlock()
 	if s.r.Stopped() {
-		// Run returns at once for a stopped reactor, clearing the stop:
-		// the reactor has no other way to end an embedded run.
-		s.r.Run(context.Background())
+		s.r.EndRun()
 	}
 }
