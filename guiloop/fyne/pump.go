@@ -25,14 +25,13 @@ var ErrBackendClosed = errors.New("fyneloop: reactor closed while its pump was r
 // the app driver's DoFromGoroutine (what fyne.Do does). Start makes one.
 type Pump struct {
 	r      *reactor.Reactor
-	app    fyne.App
-	do     func(f func(), wait bool)
+	driver fyne.Driver
 	onStop func()
 	bfd    int
 	stopR  int // read end of the stop pipe, polled with bfd; the pump closes it
 	stopW  int // write end: closing it wakes the pump; guarded by mu
 
-	pass   func() // p.runPass, bound once so that a post allocates nothing
+	pass   func() // p.runPass
 	result chan passResult
 	quit   chan struct{} // closed by Stop and by the app's stopped hook
 	done   chan struct{} // closed when the pump goroutine has returned
@@ -49,9 +48,14 @@ type Pump struct {
 
 	g       atomic.Uint64 // the pump goroutine's id
 	fyneG   atomic.Uint64 // the id of Fyne's goroutine, once a pass ran there
-	posting atomic.Bool   // the pump is inside do
+	posting atomic.Bool   // the pump is inside DoFromGoroutine
 	inline  atomic.Bool   // the driver runs posted calls on the caller's goroutine
 	hook    *appHook
+
+	frames       *fyne.Animation // the frame check (frames.go)
+	framesOn     atomic.Bool     // frames is running; changed on Fyne's goroutine
+	watch        *time.Timer     // fires probe when frames stop coming
+	pollDeadline atomic.Int64    // when the pump's poll times out, in Unix ns
 
 	failed  error // the pump's own failure, handed to its last pass
 	passErr error // the error that ended the last pass; guarded by passMu
@@ -99,8 +103,7 @@ func Start(a fyne.App, r *reactor.Reactor, opts ...Option) (*Pump, error) {
 	}
 	p := &Pump{
 		r:      r,
-		app:    a,
-		do:     a.Driver().DoFromGoroutine,
+		driver: a.Driver(),
 		onStop: a.Quit,
 		bfd:    bfd,
 		result: make(chan passResult, 1),
@@ -110,7 +113,7 @@ func Start(a fyne.App, r *reactor.Reactor, opts ...Option) (*Pump, error) {
 	for _, opt := range opts {
 		opt(p)
 	}
-	p.pass = p.runPass
+	p.pass = p.runPass // bound once: a post allocates nothing
 	if p.stopR, p.stopW, err = pipe(); err != nil {
 		return nil, fmt.Errorf("fyneloop: %w", err)
 	}
@@ -122,6 +125,9 @@ func Start(a fyne.App, r *reactor.Reactor, opts ...Option) (*Pump, error) {
 	}
 	p.hook = h
 	h.add(p)
+	p.frames = p.newFrameCheck()
+	p.watch = time.AfterFunc(time.Hour, p.probe)
+	p.watch.Stop()
 	go p.loop()
 	return p, nil
 }
@@ -137,12 +143,19 @@ func Start(a fyne.App, r *reactor.Reactor, opts ...Option) (*Pump, error) {
 func (p *Pump) Stop() error {
 	p.cancelled.Store(true)
 	p.signalQuit()
-	if p.inPass.Load() {
-		if me := goid(); me == p.fyneG.Load() || me == p.g.Load() {
-			return nil // from a callback: the pump ends after this pass
-		}
+	me := goid()
+	onFyne := me == p.fyneG.Load()
+	if onFyne {
+		p.stopFrames()
+	}
+	if p.inPass.Load() && (onFyne || me == p.g.Load()) {
+		return nil // from a callback: the pump ends after this pass
 	}
 	<-p.done
+	if !onFyne && p.framesOn.Load() {
+		// The frame check is Fyne's to remove, on its goroutine.
+		p.driver.DoFromGoroutine(p.stopFrames, false)
+	}
 	return p.err
 }
 
@@ -185,7 +198,14 @@ func (p *Pump) loop() {
 	ms := 0 // the first pass runs at once: calls queued before Start
 	for {
 		fds[0].Revents, fds[1].Revents = 0, 0
+		switch {
+		case ms < 0:
+			p.pollDeadline.Store(forever)
+		case ms > 0:
+			p.pollDeadline.Store(time.Now().Add(time.Duration(ms) * time.Millisecond).UnixNano())
+		}
 		_, err := unix.Poll(fds, ms)
+		p.pollDeadline.Store(notPolling)
 		switch {
 		case err == unix.EINTR:
 			// Run a pass anyway: it costs little and recomputes the wait.
@@ -199,7 +219,7 @@ func (p *Pump) loop() {
 		// With p.failed set, this last pass tells Fyne's goroutine
 		// (OnStop) instead of running the reactor.
 		p.posting.Store(true)
-		p.do(p.pass, false)
+		p.driver.DoFromGoroutine(p.pass, false)
 		p.posting.Store(false)
 		select {
 		case res := <-p.result:
@@ -235,6 +255,7 @@ func (p *Pump) runPass() {
 	}
 	if err != nil || p.r.Stopped() {
 		p.passErr = err
+		p.stopFrames()
 		p.stopped()
 		p.inPass.Store(false)
 		p.passMu.Unlock()
@@ -242,6 +263,9 @@ func (p *Pump) runPass() {
 		return
 	}
 	next := p.r.NextTimeout()
+	if !p.inline.Load() {
+		p.startFrames()
+	}
 	p.inPass.Store(false)
 	p.passMu.Unlock()
 	p.result <- passResult{next: next}
@@ -251,7 +275,7 @@ func (p *Pump) runPass() {
 // driver runs posted calls on its goroutine while its loop runs, and on
 // the caller's goroutine once the loop has ended and drained its queue;
 // Fyne's test driver always runs them on the caller's goroutine. So a call
-// that runs inside do on the pump goroutine is fine only if no call ever
+// that runs inside DoFromGoroutine on the pump goroutine is fine only if no call ever
 // ran elsewhere: the driver has no loop of its own.
 func (p *Pump) onFyne() bool {
 	if p.inline.Load() {
@@ -288,6 +312,7 @@ func (p *Pump) exit() {
 	}
 	p.passMu.Unlock()
 	unix.Close(p.stopR)
+	p.watch.Stop()
 	p.hook.remove(p)
 	close(p.done)
 }

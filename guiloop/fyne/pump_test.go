@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 	"golang.org/x/sys/unix"
 
 	fyneloop "github.com/loomkit/loom/guiloop/fyne"
@@ -446,4 +448,45 @@ func TestStartFailsOnClosedReactor(t *testing.T) {
 	if _, err := fyneloop.Start(nil, r); err == nil {
 		t.Error("Start without an app: no error")
 	}
+}
+
+// TestWidgetHandlerSchedulesReactorWork: code on Fyne's goroutine
+// outside reactor callbacks (a button's OnTapped) calls CallSoon and
+// CallLater directly; the pump, asleep in poll, notices within a frame.
+func TestWidgetHandlerSchedulesReactorWork(t *testing.T) {
+	eachBackend(t, func(t *testing.T, backend string) {
+		reactortest.CheckLeaks(t)
+		r := newReactor(t, backend)
+		r.CallLater(time.Hour, func() {}) // the pump's wait: an hour
+		first := make(chan struct{})
+		r.CallSoon(func() { close(first) })
+		a := counting(theApp)
+		p := start(t, a, r)
+		within(t, first, 5*time.Second, "first pass")
+		time.Sleep(50 * time.Millisecond)
+		soon, later := make(chan time.Duration, 1), make(chan time.Duration, 1)
+		var tapped time.Time
+		button := widget.NewButton("go", func() {
+			tapped = time.Now()
+			r.CallSoon(func() { soon <- time.Since(tapped) })
+			r.CallLater(30*time.Millisecond, func() { later <- time.Since(tapped) })
+		})
+		onFyne(func() { test.Tap(button) })
+		t.Logf("CallSoon ran %v after the tap", within(t, soon, 5*time.Second, "CallSoon from a handler"))
+		if d := within(t, later, 5*time.Second, "CallLater from a handler"); d < 30*time.Millisecond || d > time.Second {
+			t.Errorf("CallLater(30ms) from a handler ran after %v", d)
+		} else {
+			t.Logf("CallLater(30ms) ran %v after the tap", d)
+		}
+		// Idle again: the frame check posts nothing.
+		time.Sleep(50 * time.Millisecond)
+		before := a.d.posts.Load()
+		time.Sleep(200 * time.Millisecond)
+		if n := a.d.posts.Load() - before; n != 0 {
+			t.Errorf("%d passes posted in 200ms of idling", n)
+		}
+		if err := p.Stop(); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
