@@ -40,14 +40,14 @@ type scenario struct {
 // run is one scenario's app, window, reactor and pump, and what the
 // checks record.
 type run struct {
-	a      fyne.App
-	w      fyne.Window
-	r      *reactor.Reactor
-	p      *fyneloop.Pump
-	ended  atomic.Bool  // a.Run has returned
-	wrong  atomic.Int64 // callbacks run off Fyne's goroutine or after the app ended
-	mainG  uint64
-	hook   func() // the program's OnStopped hook
+	a     fyne.App
+	w     fyne.Window
+	r     *reactor.Reactor
+	p     *fyneloop.Pump
+	ended atomic.Bool  // a.Run has returned
+	wrong atomic.Int64 // callbacks run off Fyne's goroutine or after the app ended
+	mainG uint64
+	hook  func() // the program's OnStopped hook
 }
 
 var scenarios = map[string]scenario{
