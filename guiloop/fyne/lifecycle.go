@@ -2,6 +2,7 @@ package fyneloop
 
 import (
 	"errors"
+	"reflect"
 	"sync"
 
 	"fyne.io/fyne/v2"
@@ -34,9 +35,13 @@ type chainable interface {
 
 // hookApp returns a's hook, chaining it into the app's OnStopped hook the
 // first time. A lifecycle that cannot be chained is left alone, rather
-// than lose the program's own hook: the program then calls Stop.
+// than lose the program's own hook: the frame check's watchdog then finds
+// the end of the app's loop (frames.go), or the program calls Stop.
 func hookApp(a fyne.App) (*appHook, error) {
 	lc := a.Lifecycle()
+	if lc == nil || !reflect.TypeOf(lc).Comparable() {
+		return &appHook{pumps: make(map[*Pump]struct{})}, nil
+	}
 	hooksMu.Lock()
 	defer hooksMu.Unlock()
 	if h, ok := hooks[lc]; ok {

@@ -91,8 +91,11 @@ func OnStop(f func()) Option { return func(p *Pump) { p.onStop = f } }
 // starts running; passes run once it does. The reactor must not be
 // closed until the pump has ended (see Stop).
 //
-// The app's OnStopped lifecycle hook is chained (set it before Start):
-// when the app stops, the pump ends without a call to Stop.
+// When the app stops, the pump ends without a call to Stop: Start chains
+// the app's OnStopped lifecycle hook (so set the program's own hook
+// before Start), and when Fyne drops that hook, as 2.8.1 does at times,
+// the pump finds the end of Fyne's loop by itself within a fraction of a
+// second. Stop after a.Run returns makes it certain.
 func Start(a fyne.App, r *reactor.Reactor, opts ...Option) (*Pump, error) {
 	if a == nil || r == nil {
 		return nil, errors.New("fyneloop: Start needs an app and a reactor")
