@@ -119,20 +119,26 @@ func (p *pollPoller) Wait(events []Event, timeout time.Duration) (int, error) {
 	}
 	if p.fds[0].Revents != 0 {
 		p.waker.drain()
+		n--
 	}
-	// Scan from where the last full batch stopped so that, with more
-	// ready descriptors than room in events, none starves.
+	// Scan from where the last full batch stopped, so that with more
+	// ready descriptors than room in events none starves; stop as soon as
+	// the n that poll reported are found.
 	out, count := 0, len(p.fds)-1
 	var invalid []int32
 	start := p.next
-	for k := 0; k < count && out < len(events); k++ {
-		i := 1 + (start+k)%count
+	for k := 0; k < count && n > 0 && out < len(events); k++ {
+		i := 1 + start + k
+		if i > count {
+			i -= count
+		}
 		f := &p.fds[i]
 		r := f.Revents
 		if r == 0 {
 			continue
 		}
-		p.next = (start + k + 1) % count
+		n--
+		p.next = i % count
 		if r&unix.POLLNVAL != 0 {
 			events[out] = Event{FD: f.Fd, Invalid: true}
 			out++
