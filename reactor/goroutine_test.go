@@ -3,6 +3,9 @@ package reactor_test
 import (
 	"context"
 	"errors"
+	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -35,15 +38,12 @@ func run(t *testing.T, r *reactor.Reactor) {
 func TestDeferToGoroutineDeliversOnTheLoop(t *testing.T) {
 	reactortest.CheckLeaks(t)
 	r := newReactor(t)
-	var onLoop atomic.Bool // true while the loop runs a callback
+	loopG := goid() // Run runs on this goroutine
+	var workG, resultG uint64
 	var got []any
 	r.CallSoon(func() {
-		onLoop.Store(true)
-		defer onLoop.Store(false)
 		ok := r.DeferToGoroutine(func(context.Context) (any, error) {
-			if onLoop.Load() {
-				t.Error("work ran while a loop callback was running")
-			}
+			workG = goid()
 			time.Sleep(10 * time.Millisecond)
 			return 42, nil
 		})
@@ -51,6 +51,7 @@ func TestDeferToGoroutineDeliversOnTheLoop(t *testing.T) {
 		boom := r.DeferToGoroutine(func(context.Context) (any, error) { panic("worker panic") })
 		all := deferred.DeferredList([]*deferred.Deferred{ok, bad, boom}, deferred.ConsumeErrors)
 		all.AddCallback(func(res any) any {
+			resultG = goid()
 			for _, o := range res.([]deferred.Outcome) {
 				if o.OK {
 					got = append(got, o.Value)
@@ -63,6 +64,9 @@ func TestDeferToGoroutineDeliversOnTheLoop(t *testing.T) {
 		})
 	})
 	run(t, r)
+	if workG == loopG || resultG != loopG {
+		t.Errorf("work ran on goroutine %d, results on %d; the loop is %d", workG, resultG, loopG)
+	}
 	if len(got) != 3 || got[0] != 42 {
 		t.Fatalf("got %v", got)
 	}
@@ -205,4 +209,12 @@ func sprint(v []string) string {
 		s += x
 	}
 	return s + "]"
+}
+
+// goid returns the current goroutine's id, from its stack header.
+func goid() uint64 {
+	var buf [64]byte
+	s := strings.TrimPrefix(string(buf[:runtime.Stack(buf[:], false)]), "goroutine ")
+	id, _ := strconv.ParseUint(s[:strings.IndexByte(s, ' ')], 10, 64)
+	return id
 }
