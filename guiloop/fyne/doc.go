@@ -161,10 +161,12 @@
 // check doubles as a watchdog: when no frame has come for 250ms, a probe
 // posted with wait tells a busy loop from an ended one.
 //
-// Measured on a shared 2-core machine under Xvfb (BenchmarkWakeup),
-// waking Fyne's goroutine through the reactor, from CallFromGoroutine to
-// the callback, takes 1.3 to 1.7 times as long as a bare fyne.Do at the
-// median (17 to 21µs against 12.5µs: one more thread wakeup, the pump's)
-// and 1.2 to 3.5 times at the 99th percentile, and allocates nothing per
-// post.
+// Measured on a shared 2-core machine under Xvfb (BenchmarkWakeup), waking
+// Fyne's goroutine through the reactor, from CallFromGoroutine to the
+// callback, takes about 20µs at the median (17 to 29µs over runs) and 55
+// to 90µs at the 99th percentile, and allocates nothing per post. It costs
+// one thread wakeup more than a bare fyne.Do (the pump's, out of poll),
+// so the ratio to fyne.Do depends on how warm Fyne's side is: 1.3 to 1.7
+// at the median when fyne.Do itself needs a wakeup (12.5µs), 6 to 9 when
+// it does not (3µs).
 package fyneloop
