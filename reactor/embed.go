@@ -12,6 +12,7 @@ func (r *Reactor) BackendFD() (int, error) {
 	if r.closed.Load() {
 		return -1, ErrClosed
 	}
+	r.embedded = true
 	return r.p.FD()
 }
 

@@ -56,6 +56,8 @@ type Reactor struct {
 	stopping bool
 	stopped  bool
 	running  bool
+	embedded bool // BackendFD was asked for: a foreign loop polls it
+	nudged   bool // a wakeup for work added outside a pass is pending
 
 	signals *signals
 	events  map[string]*systemEvent
@@ -102,6 +104,17 @@ func (r *Reactor) Backend() string { return r.backend }
 // it. It must be called on the reactor goroutine.
 func (r *Reactor) CallSoon(f func()) {
 	r.soon = append(r.soon, f)
+	r.nudge()
+}
+
+// nudge wakes the backend when work is added outside a pass (a GUI
+// handler on the reactor goroutine): a foreign loop may be asleep on an
+// older NextTimeout. Inside a pass, the pass itself looks again.
+// Only a reactor whose BackendFD was asked for can be asleep that way.
+func (r *Reactor) nudge() {
+	if r.embedded && r.depth == 0 && !r.nudged && !r.closed.Load() {
+		r.nudged = r.p.Wake() == nil
+	}
 }
 
 // CallFromGoroutine queues f to run on the reactor goroutine and wakes the
@@ -251,6 +264,7 @@ func (r *Reactor) RunOnce(timeout time.Duration) error {
 	r.pass++
 	pass := r.pass
 	n, err := r.p.Wait(events, timeout)
+	r.nudged = false
 	if err != nil {
 		return fmt.Errorf("reactor: %w", err)
 	}

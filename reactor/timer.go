@@ -46,6 +46,9 @@ func (r *Reactor) CallLater(d time.Duration, f func()) *DelayedCall {
 	r.seq++
 	c.seq = r.seq
 	r.timers.push(c)
+	if c.index == 0 {
+		r.nudge() // the earliest deadline moved: a sleeping loop must know
+	}
 	return c
 }
 
@@ -112,6 +115,9 @@ func (c *DelayedCall) move(when int64) {
 	c.r.seq++
 	c.seq = c.r.seq
 	c.r.timers.fix(c)
+	if c.index == 0 {
+		c.r.nudge()
+	}
 }
 
 // DelayedCalls returns the calls still waiting to run, soonest first.

@@ -38,6 +38,9 @@ func init() {
 		r := l.Reactor()
 		fired := false
 		r.CallLater(30*time.Millisecond, func() { fired = true })
+		// Take any wakeup already pending (an embedding loop's reactor is
+		// nudged when work is added outside a pass).
+		must(t, r.RunOnce(0))
 		start := time.Now()
 		unblock := watchdog(r, 5*time.Second)
 		must(t, r.RunOnce(-1)) // one pass: waits for the timer, then runs it
@@ -238,6 +241,42 @@ func init() {
 			t.Fatal("BackendFD still readable after the work was done")
 		}
 		r.RemoveReader(rd)
+	})
+
+	add("loop/work-added-outside-a-pass-wakes-backend-fd", func(t *testing.T, newLoop NewLoop) {
+		// A GUI handler runs on the reactor goroutine but outside any
+		// pass; the foreign loop may be asleep on an older NextTimeout.
+		l := newLoop(t)
+		r := l.Reactor()
+		bfd, err := r.BackendFD()
+		if err != nil {
+			t.Fatal(err)
+		}
+		later := r.CallLater(time.Hour, func() {})
+		must(t, r.RunOnce(0))
+		must(t, r.RunOnce(0))
+		if readable(bfd, 0) {
+			t.Fatal("BackendFD readable with no work")
+		}
+		ran := 0
+		r.CallSoon(func() { ran++ })
+		if !readable(bfd, 5000) {
+			t.Error("CallSoon outside a pass did not wake BackendFD")
+		}
+		must(t, r.RunOnce(0))
+		must(t, r.RunOnce(0))
+		r.CallLater(10*time.Millisecond, func() { ran++ }) // earlier than the hour
+		if !readable(bfd, 5000) {
+			t.Error("an earlier CallLater outside a pass did not wake BackendFD")
+		}
+		must(t, r.RunOnce(0))
+		for deadline := time.Now().Add(5 * time.Second); ran < 2 && time.Now().Before(deadline); {
+			must(t, r.RunOnce(-1))
+		}
+		if ran != 2 {
+			t.Errorf("%d of 2 calls ran", ran)
+		}
+		must(t, later.Cancel())
 	})
 
 	add("loop/next-timeout", func(t *testing.T, newLoop NewLoop) {
