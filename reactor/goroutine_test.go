@@ -3,6 +3,7 @@ package reactor_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"runtime"
 	"strconv"
 	"strings"
@@ -162,7 +163,8 @@ func TestDeferToGoroutineCancel(t *testing.T) {
 
 func TestShutdownTriggers(t *testing.T) {
 	reactortest.CheckLeaks(t)
-	r := newReactor(t)
+	var logged strings.Builder
+	r := newReactor(t, reactor.WithLogger(slog.New(slog.NewTextHandler(&logged, nil))))
 	var got []string
 	r.AddSystemEventTrigger(reactor.After, reactor.Shutdown, func() *deferred.Deferred {
 		got = append(got, "after")
@@ -197,6 +199,11 @@ func TestShutdownTriggers(t *testing.T) {
 	want := "[before: flushing flushed during after]"
 	if s := sprint(got); s != want {
 		t.Errorf("got %s, want %s", s, want)
+	}
+	for _, w := range []string{"trigger panic", "a failing trigger does not hold shutdown"} {
+		if !strings.Contains(logged.String(), w) {
+			t.Errorf("log lacks %q:\n%s", w, logged.String())
+		}
 	}
 }
 
