@@ -137,7 +137,9 @@ func TestAwaitFiredValuesDoesNotSuspend(t *testing.T) {
 	if passes != 1 {
 		t.Fatalf("%d loop passes, want 1: an Await of a fired value suspended", passes)
 	}
-	if depths[0] != depths[1] || goroutines[0] != goroutines[1] {
+	// Goroutines from earlier tests may still be ending, so the count may
+	// fall; 5,000 awaits must not make it grow.
+	if depths[0] != depths[1] || goroutines[1] > goroutines[0] {
 		t.Fatalf("stack depth %v, goroutines %v", depths, goroutines)
 	}
 }

@@ -234,6 +234,13 @@ func (e *pollEmbed) loop() {
 	defer e.wg.Done()
 	var set []unix.PollFd
 	for {
+		// stop closes done before it writes to ctl: checked here, a stop
+		// whose byte an earlier iteration drained is still seen.
+		select {
+		case <-e.done:
+			return
+		default:
+		}
 		e.p.mu.Lock()
 		set = append(set[:0], unix.PollFd{Fd: int32(e.ctl.fd()), Events: unix.POLLIN})
 		set = append(set, e.p.fds...)
