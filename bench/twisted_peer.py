@@ -82,6 +82,29 @@ def dispatch(reactor, nfds, passes):
     return ns
 
 
+def gi_iteration(nfds, iterations):
+    """GLib's per-iteration cost with nfds idle readers on Twisted's GI
+    reactor, which gives GLib one watch per descriptor."""
+    from gi.repository import GLib
+    from twisted.internet import gireactor
+
+    reactor = gireactor.GIReactor(useGtk=False)
+    fds = [os.eventfd(0, os.EFD_NONBLOCK) for _ in range(nfds)]
+    for fd in fds:
+        reactor.addReader(Reader(fd))
+    ctx = GLib.MainContext.default()
+    for _ in range(100):
+        ctx.iteration(False)
+    t0 = time.perf_counter_ns()
+    for _ in range(iterations):
+        ctx.iteration(False)
+    ns = (time.perf_counter_ns() - t0) / iterations
+    reactor.removeAll()
+    for fd in fds:
+        os.close(fd)
+    return ns
+
+
 def fresh(kind):
     # Each measurement gets a new reactor object, not the global one.
     if kind == "epoll":
@@ -97,6 +120,8 @@ def main():
         for n, passes in ((1, 50000), (100, 20000), (10000, 200 if kind == "poll" else 20000)):
             print(f"Dispatch/twisted-{kind}/fds={n}", dispatch(fresh(kind), n, passes))
     print("CallFromGoroutine/twisted.callFromThread", call_from_thread_round_trip(fresh("epoll")))
+    print("GLibIteration/twisted-gi/sockets=10", gi_iteration(10, 2000))
+    print("GLibIteration/twisted-gi/sockets=10000", gi_iteration(10000, 200))
 
 
 if __name__ == "__main__":
