@@ -59,10 +59,14 @@ type Reactor struct {
 	embedded bool // BackendFD was asked for: a foreign loop polls it
 	nudged   bool // a wakeup for work added outside a pass is pending
 
-	signals *signals
-	events  map[string]*systemEvent
-	pool    pool
+	signals   *signals
+	events    map[string]*systemEvent
+	pool      pool
+	onClose   []*closeHook
+	closeGone int // removed hooks still in onClose
 }
+
+type closeHook struct{ f func() }
 
 // Backends lists the backends this OS has, the default first.
 func Backends() []string { return poller.Names() }
@@ -196,9 +200,11 @@ func (r *Reactor) Close() error {
 	if r.depth > 0 {
 		return errors.New("reactor: Close called during a pass; call Stop and Close after Run returns")
 	}
-	if r.closed.Swap(true) {
+	if r.closed.Load() {
 		return nil
 	}
+	r.runCloseHooks()
+	r.closed.Store(true)
 	if r.signals != nil {
 		r.signals.close()
 	}
@@ -213,6 +219,55 @@ func (r *Reactor) Close() error {
 	r.gq = nil
 	r.gmu.Unlock()
 	return r.p.Close()
+}
+
+// OnClose arranges for f to run when Close is called, before the reactor
+// releases anything, so that work suspended on the reactor (a coroutine,
+// a cooperative task, goroutine work) can be ended instead of left parked.
+// Hooks run on the goroutine that calls Close, the last added first; a
+// hook may still use the reactor, but calls it queues will never run.
+// A hook that panics is logged and the others still run. The returned
+// function removes the hook. OnClose on a closed reactor runs nothing and
+// returns a no-op. It must be called on the reactor goroutine.
+func (r *Reactor) OnClose(f func()) (remove func()) {
+	if r.closed.Load() || f == nil {
+		return func() {}
+	}
+	h := &closeHook{f: f}
+	r.onClose = append(r.onClose, h)
+	return func() {
+		if h.f == nil {
+			return
+		}
+		h.f = nil
+		r.closeGone++
+		if r.closeGone > 16 && r.closeGone > len(r.onClose)/2 {
+			// Compact, so hooks added and removed by the million (one
+			// per coroutine) do not pile up.
+			live := r.onClose[:0]
+			for _, x := range r.onClose {
+				if x.f != nil {
+					live = append(live, x)
+				}
+			}
+			clear(r.onClose[len(live):])
+			r.onClose, r.closeGone = live, 0
+		}
+	}
+}
+
+// runCloseHooks runs every OnClose hook, newest first, including hooks
+// that hooks add.
+func (r *Reactor) runCloseHooks() {
+	for len(r.onClose) > 0 {
+		h := r.onClose[len(r.onClose)-1]
+		r.onClose = r.onClose[:len(r.onClose)-1]
+		if f := h.f; f != nil {
+			h.f = nil
+			r.call(f, "close hook", -1)
+		}
+	}
+	r.onClose = nil
 }
 
 // RunOnce runs one pass of the loop:
