@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/loomkit/loom/deferred"
 	"github.com/loomkit/loom/reactor"
 )
 
@@ -149,4 +150,39 @@ func newBenchReactor(b *testing.B, backend string) *reactor.Reactor {
 	}
 	b.Cleanup(func() { r.Close() })
 	return r
+}
+
+// BenchmarkCancelQueuedGoroutineWork cancels n jobs queued behind a busy
+// worker, in the order they were queued and in reverse; ns/job must stay
+// flat as n grows.
+func BenchmarkCancelQueuedGoroutineWork(b *testing.B) {
+	for _, n := range []int{1_000, 10_000, 100_000} {
+		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
+			r, err := reactor.New(reactor.WithWorkers(1), reactor.WithoutSignalHandlers())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer r.Close()
+			release := make(chan struct{})
+			busy := r.DeferToGoroutine(func(context.Context) (any, error) { <-release; return nil, nil })
+			ds := make([]*deferred.Deferred, n)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				for k := range ds {
+					ds[k] = r.DeferToGoroutine(func(context.Context) (any, error) { return nil, nil })
+				}
+				for k := range ds {
+					if i%2 == 1 {
+						k = len(ds) - 1 - k
+					}
+					ds[k].AddErrback(func(error) any { return nil })
+					ds[k].Cancel()
+				}
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/job")
+			close(release)
+			busy.AddBoth(func(any) any { return nil })
+		})
+	}
 }

@@ -29,6 +29,9 @@ func (r *Reactor) NextTimeout() time.Duration {
 	if len(r.timers) == 0 {
 		return -1
 	}
-	d := time.Duration(r.timers[0].when - r.nanos())
-	return max(d, 0)
+	when, now := r.timers[0].when, r.nanos()
+	if when <= now {
+		return 0
+	}
+	return time.Duration(addSat(when, time.Duration(-now)))
 }

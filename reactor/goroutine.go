@@ -21,12 +21,16 @@ const DefaultWorkers = 10
 //
 // Cancelling the Deferred cancels ctx, the context f receives, and fails
 // the Deferred with deferred.ErrCancelled at once; work not yet started
-// is dropped. f should return soon after ctx is done: a goroutine cannot
-// be stopped from outside. DeferToGoroutine must be called on the reactor
-// goroutine.
+// is dropped. Close cancels every Deferred still pending the same way.
+// f should return soon after ctx is done: a goroutine cannot be stopped
+// from outside. On a closed reactor, the Deferred has failed already with
+// ErrClosed. DeferToGoroutine must be called on the reactor goroutine.
 func (r *Reactor) DeferToGoroutine(f func(ctx context.Context) (any, error)) *deferred.Deferred {
+	if r.closed.Load() {
+		return deferred.Fail(fmt.Errorf("DeferToGoroutine: %w", ErrClosed))
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	j := &job{f: f, ctx: ctx}
+	j := &job{f: f, ctx: ctx, cancel: cancel}
 	j.d = deferred.NewWithCanceller(func(*deferred.Deferred) {
 		cancel()
 		r.pool.drop(j)
@@ -47,10 +51,52 @@ func (r *Reactor) DeferToGoroutine(f func(ctx context.Context) (any, error)) *de
 }
 
 type job struct {
-	f    func(context.Context) (any, error)
-	ctx  context.Context
-	d    *deferred.Deferred
-	done func(any, error)
+	f      func(context.Context) (any, error)
+	ctx    context.Context
+	cancel context.CancelFunc
+	d      *deferred.Deferred
+	done   func(any, error)
+
+	// The job is on one of the pool's lists: queued, or running.
+	prev, next *job
+	list       *jobList
+}
+
+// jobList is an intrusive doubly linked list, so a job leaves it in O(1)
+// wherever it is: cancelling 100,000 queued jobs is linear, not
+// quadratic.
+type jobList struct {
+	head, tail *job
+	n          int
+}
+
+func (l *jobList) pushBack(j *job) {
+	j.list, j.prev, j.next = l, l.tail, nil
+	if l.tail != nil {
+		l.tail.next = j
+	} else {
+		l.head = j
+	}
+	l.tail = j
+	l.n++
+}
+
+func (l *jobList) remove(j *job) {
+	if j.list != l {
+		return
+	}
+	if j.prev != nil {
+		j.prev.next = j.next
+	} else {
+		l.head = j.next
+	}
+	if j.next != nil {
+		j.next.prev = j.prev
+	} else {
+		l.tail = j.prev
+	}
+	j.prev, j.next, j.list = nil, nil, nil
+	l.n--
 }
 
 // pool runs jobs on at most max goroutines, started on demand and ended
@@ -58,30 +104,48 @@ type job struct {
 type pool struct {
 	mu      sync.Mutex
 	max     int
-	running int
-	queue   []*job
+	workers int
+	queue   jobList // waiting their turn, in order
+	running jobList // started, not yet delivered
+	closed  bool
 }
 
 func (p *pool) submit(r *Reactor, j *job) {
 	p.mu.Lock()
-	if p.running >= p.max {
-		p.queue = append(p.queue, j)
+	if p.workers >= p.max {
+		p.queue.pushBack(j)
 		p.mu.Unlock()
 		return
 	}
-	p.running++
+	p.workers++
+	p.running.pushBack(j)
 	p.mu.Unlock()
 	go p.work(r, j)
 }
 
+// drop forgets a job that was cancelled: a queued one never starts.
 func (p *pool) drop(j *job) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	for i, q := range p.queue {
-		if q == j {
-			p.queue = append(p.queue[:i], p.queue[i+1:]...)
-			return
+	p.queue.remove(j)
+	p.running.remove(j)
+	p.mu.Unlock()
+}
+
+// close cancels every job the pool holds, running or queued, on the
+// reactor goroutine (Close): their Deferreds fail with ErrCancelled, the
+// contexts of running ones are cancelled, queued ones never start.
+func (p *pool) close() {
+	p.mu.Lock()
+	p.closed = true
+	var jobs []*job
+	for _, l := range []*jobList{&p.running, &p.queue} {
+		for j := l.head; j != nil; j = j.next {
+			jobs = append(jobs, j)
 		}
+	}
+	p.mu.Unlock()
+	for _, j := range jobs {
+		j.d.Cancel()
 	}
 }
 
@@ -91,18 +155,18 @@ func (p *pool) work(r *Reactor, j *job) {
 		done := j.done
 		r.CallFromGoroutine(func() { done(v, err) })
 		p.mu.Lock()
-		j = nil
-		if len(p.queue) > 0 {
-			j = p.queue[0]
-			p.queue[0] = nil
-			p.queue = p.queue[1:]
+		p.running.remove(j)
+		j = p.queue.head
+		if j != nil && !p.closed {
+			p.queue.remove(j)
+			p.running.pushBack(j)
 		} else {
-			p.running--
+			j = nil
+			p.workers--
 		}
 		p.mu.Unlock()
 	}
 }
-
 func runJob(j *job) (v any, err error) {
 	defer func() {
 		if x := recover(); x != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -94,8 +95,9 @@ func TestDeferToGoroutineIsBounded(t *testing.T) {
 	r := newReactor(t, reactor.WithWorkers(2))
 	var mu sync.Mutex
 	running, peak := 0, 0
-	var order []int
-	release := make(chan struct{})
+	// The jobs hold until two run at once, which a pool of two must
+	// reach; then none may hold, and none may ever make it three.
+	both := make(chan struct{})
 	r.CallSoon(func() {
 		var ds []*deferred.Deferred
 		for i := range 6 {
@@ -103,23 +105,52 @@ func TestDeferToGoroutineIsBounded(t *testing.T) {
 				mu.Lock()
 				running++
 				peak = max(peak, running)
-				order = append(order, i)
+				if running == 2 && peak == 2 {
+					select {
+					case <-both:
+					default:
+						close(both)
+					}
+				}
 				mu.Unlock()
-				<-release
+				select {
+				case <-both:
+				case <-time.After(5 * time.Second):
+				}
 				mu.Lock()
 				running--
 				mu.Unlock()
 				return i, nil
 			}))
 		}
-		r.CallLater(30*time.Millisecond, func() { close(release) })
 		deferred.Gather(ds, 0).AddBoth(func(any) any { r.Stop(); return nil })
 	})
 	run(t, r)
 	if peak != 2 {
 		t.Errorf("peak concurrency %d, want 2", peak)
 	}
-	if len(order) != 6 || order[2] < 2 || order[5] < 4 {
+}
+
+// With one worker, queued work starts in the order it was submitted.
+func TestDeferToGoroutineQueueInOrder(t *testing.T) {
+	reactortest.CheckLeaks(t)
+	r := newReactor(t, reactor.WithWorkers(1))
+	var mu sync.Mutex
+	var order []int
+	r.CallSoon(func() {
+		var ds []*deferred.Deferred
+		for i := range 20 {
+			ds = append(ds, r.DeferToGoroutine(func(context.Context) (any, error) {
+				mu.Lock()
+				order = append(order, i)
+				mu.Unlock()
+				return i, nil
+			}))
+		}
+		deferred.Gather(ds, 0).AddBoth(func(any) any { r.Stop(); return nil })
+	})
+	run(t, r)
+	if !slices.IsSorted(order) || len(order) != 20 {
 		t.Errorf("start order %v: queued work should start in order", order)
 	}
 }

@@ -41,11 +41,12 @@ type Reactor struct {
 	soon []func()   // CallSoon's queue
 	free [][]func() // spare queue buffers, reused so steady state allocates nothing
 
-	gmu    sync.Mutex
-	gq     []func() // CallFromGoroutine's queue
-	gspare []func()
-	gwake  atomic.Bool // a wakeup is pending for gq
-	closed atomic.Bool
+	gmu     sync.Mutex
+	gq      []func() // CallFromGoroutine's queue
+	gspare  []func()
+	gwake   atomic.Bool // a wakeup is pending for gq
+	gclosed bool        // under gmu: Close has run, gq takes nothing more
+	closed  atomic.Bool
 
 	fds    []*fdState // by descriptor number
 	nfds   int
@@ -56,8 +57,9 @@ type Reactor struct {
 	stopping bool
 	stopped  bool
 	running  bool
-	embedded bool // BackendFD was asked for: a foreign loop polls it
-	nudged   bool // a wakeup for work added outside a pass is pending
+	runs     uint64 // counts Runs, so a late Stop from an old Run's context is ignored
+	embedded bool   // BackendFD was asked for: a foreign loop polls it
+	nudged   bool   // a wakeup for work added outside a pass is pending
 
 	signals   *signals
 	events    map[string]*systemEvent
@@ -107,6 +109,9 @@ func (r *Reactor) Backend() string { return r.backend }
 // CallSoon queues f to run on the next pass, after the calls queued before
 // it. It must be called on the reactor goroutine.
 func (r *Reactor) CallSoon(f func()) {
+	if r.closed.Load() {
+		return
+	}
 	r.soon = append(r.soon, f)
 	r.nudge()
 }
@@ -127,6 +132,10 @@ func (r *Reactor) nudge() {
 // f is dropped.
 func (r *Reactor) CallFromGoroutine(f func()) {
 	r.gmu.Lock()
+	if r.gclosed {
+		r.gmu.Unlock()
+		return
+	}
 	r.gq = append(r.gq, f)
 	r.gmu.Unlock()
 	if r.gwake.CompareAndSwap(false, true) {
@@ -145,11 +154,17 @@ func (r *Reactor) Run(ctx context.Context) error {
 		return errors.New("reactor: Run called while running")
 	}
 	r.running = true
+	r.runs++
+	run := r.runs
 	defer func() { r.running = false; r.EndRun() }()
 	var ctxDone atomic.Bool
 	stopCtx := context.AfterFunc(ctx, func() {
 		ctxDone.Store(true)
-		r.CallFromGoroutine(r.Stop)
+		r.CallFromGoroutine(func() {
+			if r.running && r.runs == run {
+				r.Stop()
+			}
+		})
 	})
 	defer stopCtx()
 	for !r.stopped {
@@ -194,8 +209,12 @@ func (r *Reactor) EndRun() { r.stopping, r.stopped = false, false }
 
 // Close releases every descriptor the reactor opened (not those added
 // with AddReader or AddWriter, which stay the caller's) and stops its
-// signal handling. Calls still queued are dropped. Close is idempotent;
-// it fails if called from inside a pass.
+// signal handling. It first runs the OnClose hooks; then it cancels every
+// DeferToGoroutine Deferred still pending (the context of running work is
+// cancelled; work still queued never starts), and drops the timers and
+// calls still queued. Calls made after Close are dropped too. Close does
+// not wait for running goroutine work to return. Close is idempotent; it
+// fails if called from inside a pass.
 func (r *Reactor) Close() error {
 	if r.depth > 0 {
 		return errors.New("reactor: Close called during a pass; call Stop and Close after Run returns")
@@ -205,6 +224,7 @@ func (r *Reactor) Close() error {
 	}
 	r.runCloseHooks()
 	r.closed.Store(true)
+	r.pool.close()
 	if r.signals != nil {
 		r.signals.close()
 	}
@@ -216,8 +236,9 @@ func (r *Reactor) Close() error {
 	}
 	r.fds, r.nfds, r.timers, r.soon = nil, 0, nil, nil
 	r.gmu.Lock()
-	r.gq = nil
+	r.gq, r.gspare, r.gclosed = nil, nil, true
 	r.gmu.Unlock()
+	r.free = nil
 	return r.p.Close()
 }
 

@@ -40,9 +40,14 @@ type DelayedCall struct {
 // same time run in the order they were scheduled. A call scheduled, reset
 // or delayed while timers are running never runs in that same pass, so a
 // function that reschedules itself with d <= 0 cannot starve the loop.
-// CallLater must be called on the reactor goroutine.
+// On a closed reactor, the call returned is already cancelled. CallLater
+// must be called on the reactor goroutine.
 func (r *Reactor) CallLater(d time.Duration, f func()) *DelayedCall {
 	c := &DelayedCall{r: r, f: f, when: addSat(r.nanos(), max(d, 0)), index: -1}
+	if r.closed.Load() {
+		c.state, c.f = cancelled, nil
+		return c
+	}
 	r.seq++
 	c.seq = r.seq
 	r.timers.push(c)
@@ -137,7 +142,10 @@ func (r *Reactor) runTimers() (ran bool) {
 		return false
 	}
 	now, fence := r.nanos(), r.seq
+	// The buffer is this pass's own while it runs: a callback may run a
+	// nested pass (a modal loop), which then makes its own.
 	aside := r.aside[:0]
+	r.aside = nil
 	for len(r.timers) > 0 {
 		c := r.timers[0]
 		if c.when > now {
@@ -160,7 +168,9 @@ func (r *Reactor) runTimers() (ran bool) {
 		}
 		aside[i] = nil
 	}
-	r.aside = aside[:0]
+	if cap(aside) > cap(r.aside) {
+		r.aside = aside[:0]
+	}
 	return ran
 }
 

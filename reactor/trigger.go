@@ -42,6 +42,7 @@ type trigger struct {
 type systemEvent struct {
 	triggers [3][]*trigger
 	firing   bool
+	dones    []func() // of the firings asked for while firing
 }
 
 // AddSystemEventTrigger calls f when event fires, in the given phase, and
@@ -75,7 +76,8 @@ func (r *Reactor) AddSystemEventTrigger(phase Phase, event string, f func() *def
 }
 
 // FireSystemEvent runs event's triggers, phase by phase, and then calls
-// done (which may be nil). Firing an event already firing does nothing.
+// done (which may be nil). Firing an event already firing does not run
+// its triggers again: done is called when the firing under way ends.
 // It must be called on the reactor goroutine.
 func (r *Reactor) FireSystemEvent(event string, done func()) {
 	ev := r.events[event]
@@ -86,6 +88,9 @@ func (r *Reactor) FireSystemEvent(event string, done func()) {
 		return
 	}
 	if ev.firing {
+		if done != nil {
+			ev.dones = append(ev.dones, done)
+		}
 		return
 	}
 	ev.firing = true
@@ -102,8 +107,13 @@ func (r *Reactor) FireSystemEvent(event string, done func()) {
 			}
 		}
 		ev.firing = false
+		dones := ev.dones
+		ev.dones = nil
 		if done != nil {
 			done()
+		}
+		for _, f := range dones {
+			f()
 		}
 	}
 	if len(waits) == 0 {

@@ -251,4 +251,67 @@ func init() {
 		is(t, "Reset after Close", b.Reset(time.Second), reactor.ErrAlreadyCancelled)
 		is(t, "Delay after Close", b.Delay(time.Second), reactor.ErrAlreadyCancelled)
 	})
+
+	add("timers/overdue-next-timeout-is-zero", func(t *testing.T, newLoop NewLoop) {
+		_, r, clk := fakeLoop(t, newLoop)
+		clk.Advance(time.Hour)
+		must(t, r.RunOnce(0)) // takes the clock's wakeup
+		c := r.CallLater(0, func() {})
+		must(t, c.Delay(time.Duration(math.MinInt64)))
+		must(t, c.Delay(time.Duration(math.MinInt64))) // saturates
+		if d := r.NextTimeout(); d != 0 {
+			t.Errorf("NextTimeout = %v for an overdue call, want 0", d)
+		}
+		must(t, c.Cancel())
+		c = r.CallLater(time.Second, func() {})
+		must(t, c.Delay(-time.Hour))
+		if d := r.NextTimeout(); d != 0 {
+			t.Errorf("NextTimeout = %v for a call an hour overdue, want 0", d)
+		}
+		must(t, c.Cancel())
+	})
+
+	add("timers/nested-pass-in-a-timer-sets-calls-aside", func(t *testing.T, newLoop NewLoop) {
+		_, r, clk := fakeLoop(t, newLoop)
+		ran := map[string]int{}
+		mark := func(name string) func() { return func() { ran[name]++ } }
+		later := func(d time.Duration, name string, then func()) *reactor.DelayedCall {
+			return r.CallLater(d, func() {
+				ran[name]++
+				if then != nil {
+					then()
+				}
+			})
+		}
+		// A first pass that sets a call aside gives the set-aside buffer
+		// room, which the passes below then share.
+		later(0, "warm", func() { r.CallLater(0, mark("warm-next")) })
+		must(t, r.RunOnce(0))
+		must(t, r.RunOnce(0))
+
+		var moved *reactor.DelayedCall
+		moved = r.CallLater(time.Hour, mark("moved"))
+		later(time.Second, "a", func() {
+			r.CallLater(0, mark("a-next")) // set aside by this pass
+			must(t, moved.Delay(-2*time.Hour))
+		})
+		later(time.Second, "b", func() {
+			must(t, r.RunOnce(0)) // a modal loop inside a timer
+		})
+		later(time.Second, "c", func() { // run by the nested pass
+			r.CallLater(0, mark("c-next")) // set aside by the nested pass
+		})
+		clk.Advance(time.Second)
+		for range 4 {
+			must(t, r.RunOnce(0))
+		}
+		for _, name := range []string{"warm", "warm-next", "a", "b", "c", "a-next", "c-next", "moved"} {
+			if ran[name] != 1 {
+				t.Errorf("%s ran %d times, want 1 (ran: %v)", name, ran[name], ran)
+			}
+		}
+		if moved.Active() || len(r.DelayedCalls()) != 0 {
+			t.Errorf("after the passes: moved active %v, %d calls left", moved.Active(), len(r.DelayedCalls()))
+		}
+	})
 }
