@@ -7,16 +7,23 @@ import (
 	"syscall"
 )
 
-// signals forwards OS signals to the reactor goroutine. Its goroutine
-// starts with the reactor's first pass (or first OnSignal) and ends at
+// signals forwards OS signals to the reactor goroutine. Its goroutines
+// start with the reactor's first pass (or first OnSignal) and end at
 // Close.
+//
+// Go's os/signal can only unsubscribe a whole channel (signal.Stop), and
+// a signal nobody is subscribed to gets its default action back: for
+// SIGINT and SIGTERM, death. So the subscriptions are split: one channel
+// for the default stop on SIGINT/SIGTERM, never changed until Close, and
+// one channel per signal that has handlers, stopped when its last handler
+// goes. Removing a handler never touches another signal's subscription.
 type signals struct {
 	r               *Reactor
 	stopOnInterrupt bool
 	started         bool
 	closed          bool
-	ch              chan os.Signal
-	done            chan struct{}
+	base            chan os.Signal // SIGINT, SIGTERM: the default stop
+	subs            map[os.Signal]chan os.Signal
 	wg              sync.WaitGroup
 	handlers        map[os.Signal][]*sigHandler
 }
@@ -24,7 +31,7 @@ type signals struct {
 type sigHandler struct{ f func() }
 
 func newSignals(r *Reactor) *signals {
-	return &signals{r: r, handlers: make(map[os.Signal][]*sigHandler)}
+	return &signals{r: r, handlers: make(map[os.Signal][]*sigHandler), subs: make(map[os.Signal]chan os.Signal)}
 }
 
 func (s *signals) start() error {
@@ -32,64 +39,78 @@ func (s *signals) start() error {
 		return nil
 	}
 	s.started = true
-	s.ch = make(chan os.Signal, 8)
-	s.done = make(chan struct{})
-	s.notify(false)
-	s.wg.Add(1)
-	go s.loop()
+	if s.stopOnInterrupt {
+		s.base = make(chan os.Signal, 8)
+		signal.Notify(s.base, os.Interrupt, syscall.SIGTERM)
+		s.forward(s.base, s.deliverDefault)
+	}
+	for sig := range s.handlers {
+		s.subscribe(sig)
+	}
 	return nil
 }
 
-func (s *signals) loop() {
-	defer s.wg.Done()
-	for {
-		select {
-		case sig := <-s.ch:
-			s.r.CallFromGoroutine(func() { s.deliver(sig) })
-		case <-s.done:
-			return
+// forward runs a goroutine that hands each signal of ch to the reactor
+// goroutine until ch is closed.
+func (s *signals) forward(ch chan os.Signal, deliver func(os.Signal)) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		for sig := range ch {
+			s.r.CallFromGoroutine(func() { deliver(sig) })
 		}
-	}
+	}()
 }
 
-func (s *signals) deliver(sig os.Signal) {
-	hs := s.handlers[sig]
-	for _, h := range hs {
+func (s *signals) subscribe(sig os.Signal) {
+	if _, ok := s.subs[sig]; ok || s.closed {
+		return
+	}
+	ch := make(chan os.Signal, 8)
+	signal.Notify(ch, sig)
+	s.subs[sig] = ch
+	s.forward(ch, s.deliverHandlers)
+}
+
+func (s *signals) unsubscribe(sig os.Signal) {
+	ch, ok := s.subs[sig]
+	if !ok {
+		return
+	}
+	delete(s.subs, sig)
+	signal.Stop(ch) // after it returns, ch receives nothing more
+	close(ch)
+}
+
+func (s *signals) deliverHandlers(sig os.Signal) {
+	for _, h := range s.handlers[sig] {
 		s.r.call(h.f, "signal", -1)
 	}
-	if len(hs) == 0 && s.stopOnInterrupt && (sig == os.Interrupt || sig == syscall.SIGTERM) {
-		s.r.log.Info("reactor: stopping on signal", "signal", sig.String())
-		s.r.Stop()
-	}
 }
 
-// notify subscribes the channel to exactly the signals wanted now. When
-// a signal is no longer wanted (removed), the subscription is redone so
-// that it gets its default behaviour back; adding never unsubscribes, so
-// SIGINT and SIGTERM are never briefly left to their default (kill).
-func (s *signals) notify(removed bool) {
-	if removed {
-		signal.Stop(s.ch)
+// deliverDefault stops the reactor on SIGINT or SIGTERM, unless the
+// program handles that signal itself.
+func (s *signals) deliverDefault(sig os.Signal) {
+	if len(s.handlers[sig]) > 0 {
+		return
 	}
-	var sigs []os.Signal
-	if s.stopOnInterrupt {
-		sigs = append(sigs, os.Interrupt, syscall.SIGTERM)
-	}
-	for sig := range s.handlers {
-		sigs = append(sigs, sig)
-	}
-	if len(sigs) > 0 {
-		signal.Notify(s.ch, sigs...)
-	}
+	s.r.log.Info("reactor: stopping on signal", "signal", sig.String())
+	s.r.Stop()
 }
 
 func (s *signals) close() {
-	s.closed = true
-	if !s.started {
+	if s.closed {
 		return
 	}
-	signal.Stop(s.ch)
-	close(s.done)
+	s.closed = true
+	for sig := range s.subs {
+		s.unsubscribe(sig)
+	}
+	if s.base != nil {
+		signal.Stop(s.base)
+		close(s.base)
+		s.base = nil
+	}
 	s.wg.Wait()
 }
 
@@ -108,7 +129,7 @@ func (r *Reactor) OnSignal(sig os.Signal, f func()) (stop func()) {
 	h := &sigHandler{f}
 	s.handlers[sig] = append(s.handlers[sig], h)
 	if s.started {
-		s.notify(false)
+		s.subscribe(sig)
 	} else {
 		s.start()
 	}
@@ -122,9 +143,7 @@ func (r *Reactor) OnSignal(sig os.Signal, f func()) (stop func()) {
 		}
 		if len(s.handlers[sig]) == 0 {
 			delete(s.handlers, sig)
-			if s.started && !s.closed {
-				s.notify(true)
-			}
+			s.unsubscribe(sig)
 		}
 	}
 }
