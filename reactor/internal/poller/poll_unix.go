@@ -19,7 +19,7 @@ type pollPoller struct {
 	slot  map[int32]int // fd -> index in fds
 	waker waker
 	guard guard
-	next  int // where the next Wait starts scanning, for fairness
+	next  int // where the next Wait starts scanning (0 is fds[1]), for fairness
 
 	// mu guards fds against the embedding helper's snapshot; it is only
 	// taken while an embedder runs.
@@ -123,15 +123,17 @@ func (p *pollPoller) Wait(events []Event, timeout time.Duration) (int, error) {
 	}
 	// Scan from where the last full batch stopped, so that with more
 	// ready descriptors than room in events none starves; stop as soon as
-	// the n that poll reported are found.
+	// the n that poll reported are found. The set may have shrunk or
+	// grown since next was set: it is reduced modulo the set's size now,
+	// so no sequence of changes can index past the end.
 	out, count := 0, len(p.fds)-1
 	var invalid []int32
-	start := p.next
+	start := 0
+	if count > 0 {
+		start = p.next % count
+	}
 	for k := 0; k < count && n > 0 && out < len(events); k++ {
-		i := 1 + start + k
-		if i > count {
-			i -= count
-		}
+		i := 1 + (start+k)%count
 		f := &p.fds[i]
 		r := f.Revents
 		if r == 0 {

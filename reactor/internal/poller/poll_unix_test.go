@@ -1,0 +1,89 @@
+//go:build unix
+
+package poller
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// The poll backend's round-robin start must survive any sequence of
+// shrinking and growing sets, and with a batch smaller than what is ready
+// it must serve every ready descriptor within a bounded number of waits.
+func TestPollRoundRobinSurvivesSetChanges(t *testing.T) {
+	p, err := openPoll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	const n = 40
+	var rd, wr [n]int
+	for i := range n {
+		var fds [2]int
+		if err := unix.Pipe(fds[:]); err != nil {
+			t.Fatal(err)
+		}
+		rd[i], wr[i] = fds[0], fds[1]
+		defer unix.Close(fds[0])
+		defer unix.Close(fds[1])
+		unix.Write(wr[i], []byte("x")) // every pipe stays readable
+	}
+	byFD := map[int32]int{}
+	for i, fd := range rd {
+		byFD[int32(fd)] = i
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	in := make([]bool, n)
+	events := make([]Event, 3)
+	for step := range 5000 {
+		// Grow or shrink by a random amount, sometimes to nothing.
+		for range rng.IntN(n) {
+			i := rng.IntN(n)
+			if in[i] {
+				if err := p.Delete(rd[i]); err != nil {
+					t.Fatal(err)
+				}
+			} else if err := p.Add(rd[i], Readable); err != nil {
+				t.Fatal(err)
+			}
+			in[i] = !in[i]
+		}
+		if rng.IntN(10) == 0 {
+			for i := range n {
+				if in[i] {
+					p.Delete(rd[i])
+					in[i] = false
+				}
+			}
+		}
+		watched := 0
+		for _, w := range in {
+			if w {
+				watched++
+			}
+		}
+		// Everything watched is ready: ceil(watched/3) waits serve all.
+		seen := make([]bool, n)
+		for range (watched + len(events) - 1) / len(events) {
+			k, err := p.Wait(events, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range events[:k] {
+				i, ok := byFD[e.FD]
+				if !ok || !in[i] {
+					t.Fatalf("step %d: reported fd %d, which is not watched", step, e.FD)
+				}
+				seen[i] = true
+			}
+		}
+		for i := range n {
+			if in[i] && !seen[i] {
+				t.Fatalf("step %d: ready fd %d not served in %d waits of %d with %d watched",
+					step, rd[i], (watched+2)/3, len(events), watched)
+			}
+		}
+	}
+}
