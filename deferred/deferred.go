@@ -19,7 +19,7 @@ type Deferred struct {
 	cbs       []link
 	inline    [1]link // backing store for the first callback, so one callback costs no allocation
 	next      int32   // index in cbs of the next link to run
-	paused    int32
+	paused    int32   // unmatched Pause calls; waiting on another Deferred is kept apart, in result
 	called    bool
 	running   bool // a callback of this Deferred is on the stack
 	suppress  bool // cancelled without a canceller: swallow one later Callback or Errback
@@ -236,7 +236,9 @@ func (d *Deferred) Pause() { d.paused++ }
 
 // Unpause undoes one Pause; when none are left and the Deferred has a
 // result, the callbacks added meanwhile run. Unpause on a Deferred that is
-// not paused does nothing. Loop goroutine.
+// not paused by Pause does nothing, even while it waits on a Deferred that
+// one of its callbacks returned: that wait ends only when the other
+// Deferred has its result. Loop goroutine.
 func (d *Deferred) Unpause() {
 	if d.paused == 0 {
 		return
@@ -254,25 +256,74 @@ func (d *Deferred) Unpause() {
 // Errback that the producer will still make is then swallowed. A panic in
 // the canceller fails the Deferred with that panic. If the Deferred has
 // fired but is waiting on a Deferred returned by one of its callbacks,
-// Cancel cancels that one instead. On a Deferred with a result, Cancel does
-// nothing. Loop goroutine.
+// Cancel cancels that one instead, following such waits to the innermost
+// Deferred however long the chain. Deferreds that wait on each other in a
+// ring (a program error: none of them could ever go on) are not cancelled
+// but set free: each stops waiting and goes on with a failure wrapping
+// ErrWaitCycle, and Deferreds waiting on the ring get what its chains make
+// of that. On a Deferred with a result, Cancel does nothing. Loop
+// goroutine.
 func (d *Deferred) Cancel() {
-	if !d.called {
-		if c := d.canceller; c != nil {
-			d.canceller = nil
-			if f := callCanceller(c, d); f != nil && !d.called {
-				d.fire(f)
-			}
-		} else {
-			d.suppress = true
+	// slow follows at half speed: if the waits form a ring, cur meets it.
+	cur, slow := d, d
+	for n := 0; cur.called; n++ {
+		inner, ok := cur.result.(*Deferred)
+		if !ok {
+			return
 		}
-		if !d.called {
-			d.fire(newFailure(ErrCancelled, 2))
+		cur = inner
+		if n%2 == 1 {
+			slow = slow.result.(*Deferred)
 		}
-		return
+		if cur == slow {
+			cur.breakWaitCycle()
+			return
+		}
 	}
-	if inner, ok := d.result.(*Deferred); ok {
-		inner.Cancel()
+	cur.cancelUnfired()
+}
+
+// cancelUnfired cancels a Deferred that has no result yet.
+func (d *Deferred) cancelUnfired() {
+	if c := d.canceller; c != nil {
+		d.canceller = nil
+		if f := callCanceller(c, d); f != nil && !d.called {
+			d.fire(f)
+		}
+	} else {
+		d.suppress = true
+	}
+	if !d.called {
+		d.fire(newFailure(ErrCancelled, 3))
+	}
+}
+
+// breakWaitCycle sets free a ring of Deferreds waiting on each other, of
+// which d is one: each stops waiting and goes on with a failure wrapping
+// ErrWaitCycle. The ring's hand-overs are removed first and every result set
+// before any callback runs, so callbacks never see a ring half broken.
+func (d *Deferred) breakWaitCycle() {
+	var ring []*Deferred
+	for cur := d; ; {
+		ring = append(ring, cur)
+		inner := cur.result.(*Deferred)
+		for i := int(inner.next); i < len(inner.cbs); i++ {
+			if l := inner.cbs[i]; l.kind == linkContinue && l.target == cur {
+				inner.cbs[i] = link{} // passes the result through
+				break
+			}
+		}
+		if cur = inner; cur == d {
+			break
+		}
+	}
+	f := newFailure(ErrWaitCycle, 3)
+	for _, r := range ring {
+		r.chainedTo = nil
+		r.result = f
+	}
+	for _, r := range ring {
+		r.runCallbacks()
 	}
 }
 
@@ -312,8 +363,9 @@ func (d *Deferred) runCallbacks() {
 	chain := append(buf[:0], d)
 	for len(chain) > 0 {
 		cur := chain[len(chain)-1]
-		if cur.paused > 0 {
-			// Nothing further up the chain can go on before cur does.
+		if cur.paused > 0 || isDeferred(cur.result) {
+			// cur is paused or waits on another Deferred: nothing
+			// further up the chain can go on before cur does.
 			return
 		}
 		finished := true
@@ -331,7 +383,6 @@ func (d *Deferred) runCallbacks() {
 				waiter := l.target
 				waiter.result = cur.result
 				cur.result = nil
-				waiter.paused--
 				chain = append(chain, waiter)
 				finished = false
 			case linkChain:
@@ -389,9 +440,9 @@ func (d *Deferred) runCallbacks() {
 					break
 				}
 				if !v.called || v.paused > 0 || isDeferred(v.result) {
-					// Wait for v: cur pauses and v hands it its result.
+					// Wait for v: v hands cur its result. cur's
+					// result is v meanwhile, which holds its chain.
 					cur.result = v
-					cur.paused++
 					cur.chainedTo = v
 					v.appendLink(link{target: cur, kind: linkContinue})
 					break links

@@ -1,6 +1,9 @@
 package deferred
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 var (
 	// ErrAlreadyCalled is returned by Callback and Errback on a Deferred that
@@ -32,11 +35,17 @@ var (
 	// ErrTypeMismatch is the failure of a Promise made by FromDeferred when
 	// the Deferred's result does not have the promised type.
 	ErrTypeMismatch = errors.New("deferred: result has the wrong type")
+
+	// ErrWaitCycle is wrapped by the failure a Deferred gets when it would
+	// wait on itself: a callback that returns the Deferred it was added to,
+	// or a Cancel of Deferreds that wait on each other in a ring (each
+	// callback returned the next one), which can never fire otherwise.
+	ErrWaitCycle = errors.New("deferred: Deferreds wait on each other in a cycle")
 )
 
 var (
 	errDeferredResult   = errors.New("deferred: Callback called with a *Deferred; return it from a callback to chain")
 	errNilError         = errors.New("deferred: Errback called with a nil error")
-	errCircular         = errors.New("deferred: callback returned the Deferred it was attached to")
+	errCircular         = fmt.Errorf("%w: a callback returned the Deferred it was attached to", ErrWaitCycle)
 	errAwaitOutsideBody = errors.New("deferred: Await called outside the body of its coroutine")
 )
