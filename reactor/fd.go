@@ -3,6 +3,7 @@ package reactor
 import (
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/loomkit/loom/reactor/internal/poller"
 	"golang.org/x/sys/unix"
@@ -40,8 +41,9 @@ func (r *Reactor) lookup(fd int) *fdState {
 // AddReader calls f on the reactor goroutine whenever fd is readable (data,
 // end of file, an error or a connection to accept), until RemoveReader.
 // Readiness is level-triggered: f is called again on the next pass if it
-// left data unread. A closed or invalid fd is an error, as is an fd that
-// already has a reader. The descriptor should be nonblocking. AddReader
+// left data unread. A closed or invalid fd is an error (one wrapping
+// EBADF for a number no descriptor can have), as is an fd that already
+// has a reader. The descriptor should be nonblocking. AddReader
 // must be called on the reactor goroutine.
 func (r *Reactor) AddReader(fd int, f func()) error {
 	return r.watch(fd, f, poller.Readable)
@@ -63,7 +65,9 @@ func (r *Reactor) watch(fd int, f func(), ev poller.Events) error {
 		return ErrClosed
 	case f == nil:
 		return fmt.Errorf("reactor: %s fd %d: nil callback", what, fd)
-	case fd < 0:
+	case fd < 0 || fd > math.MaxInt32:
+		// No descriptor has such a number, and the kernel would take
+		// it truncated, as another descriptor's.
 		return fmt.Errorf("reactor: %s fd %d: %w", what, fd, unix.EBADF)
 	}
 	st := r.lookup(fd)

@@ -76,6 +76,9 @@ func epollEvents(ev Events) uint32 {
 }
 
 func (p *epoll) ctl(op, fd int, ev Events, what string) error {
+	if err := checkFD(fd, "epoll "+what); err != nil {
+		return err
+	}
 	e := unix.EpollEvent{Events: epollEvents(ev), Fd: int32(fd)}
 	if err := unix.EpollCtl(p.epfd, op, fd, &e); err != nil {
 		return fmt.Errorf("epoll %s fd %d: %w", what, fd, err)
@@ -87,6 +90,9 @@ func (p *epoll) Add(fd int, ev Events) error    { return p.ctl(unix.EPOLL_CTL_AD
 func (p *epoll) Modify(fd int, ev Events) error { return p.ctl(unix.EPOLL_CTL_MOD, fd, ev, "modify") }
 
 func (p *epoll) Delete(fd int) error {
+	if checkFD(fd, "") != nil {
+		return nil // never registered
+	}
 	err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, fd, nil)
 	if err == unix.EBADF || err == unix.ENOENT {
 		// Closing a descriptor already removed it from the set.

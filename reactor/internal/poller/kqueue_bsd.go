@@ -87,6 +87,9 @@ func (p *kqueue) apply(fd int, old, ev Events, what string) error {
 }
 
 func (p *kqueue) Add(fd int, ev Events) error {
+	if err := checkFD(fd, "kqueue add"); err != nil {
+		return err
+	}
 	if _, ok := p.interest[fd]; ok {
 		return fmt.Errorf("kqueue add fd %d: %w", fd, unix.EEXIST)
 	}
@@ -105,6 +108,9 @@ func (p *kqueue) Add(fd int, ev Events) error {
 }
 
 func (p *kqueue) Modify(fd int, ev Events) error {
+	if err := checkFD(fd, "kqueue modify"); err != nil {
+		return err
+	}
 	old, ok := p.interest[fd]
 	if !ok {
 		return fmt.Errorf("kqueue modify fd %d: %w", fd, unix.ENOENT)
@@ -117,6 +123,9 @@ func (p *kqueue) Modify(fd int, ev Events) error {
 }
 
 func (p *kqueue) Delete(fd int) error {
+	if checkFD(fd, "") != nil {
+		return nil // never registered
+	}
 	old, ok := p.interest[fd]
 	if !ok {
 		return nil

@@ -61,6 +61,9 @@ func (p *pollPoller) changed(f func()) {
 }
 
 func (p *pollPoller) Add(fd int, ev Events) error {
+	if err := checkFD(fd, "poll add"); err != nil {
+		return err
+	}
 	if _, ok := p.slot[int32(fd)]; ok {
 		return fmt.Errorf("poll add fd %d: %w", fd, unix.EEXIST)
 	}
@@ -78,6 +81,9 @@ func (p *pollPoller) Add(fd int, ev Events) error {
 }
 
 func (p *pollPoller) Modify(fd int, ev Events) error {
+	if err := checkFD(fd, "poll modify"); err != nil {
+		return err
+	}
 	i, ok := p.slot[int32(fd)]
 	if !ok {
 		return fmt.Errorf("poll modify fd %d: %w", fd, unix.ENOENT)
@@ -87,6 +93,9 @@ func (p *pollPoller) Modify(fd int, ev Events) error {
 }
 
 func (p *pollPoller) Delete(fd int) error {
+	if checkFD(fd, "") != nil {
+		return nil // never registered
+	}
 	if _, ok := p.slot[int32(fd)]; ok {
 		p.changed(func() { p.remove(int32(fd)) })
 	}

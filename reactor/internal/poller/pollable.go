@@ -2,7 +2,22 @@
 
 package poller
 
-import "golang.org/x/sys/unix"
+import (
+	"fmt"
+	"math"
+
+	"golang.org/x/sys/unix"
+)
+
+// checkFD refuses numbers no descriptor can have before any system call
+// sees them: the kernel takes a descriptor as a C int, so fd+2³² would
+// name fd to it, and a negative number is never open.
+func checkFD(fd int, what string) error {
+	if fd < 0 || fd > math.MaxInt32 {
+		return fmt.Errorf("%s fd %d: %w", what, fd, unix.EBADF)
+	}
+	return nil
+}
 
 // checkPollable refuses what readiness cannot mean anything for: a
 // descriptor that is not open, and regular files and directories, which
