@@ -2,6 +2,7 @@ package task
 
 import (
 	"iter"
+	"log/slog"
 	"slices"
 	"time"
 
@@ -39,22 +40,30 @@ const DefaultSlice = 10 * time.Millisecond
 //	})
 //	t.WhenDone().AddCallback(...)
 //
+// The reactor's Close stops every Cooperator on it that has unfinished
+// tasks, as Stop does, and ends their jobs (see Cooperate).
+//
 // A Cooperator's methods, and those of its tasks, must be called on the
 // reactor goroutine. Each job is driven through iter.Pull: it runs on a
 // coroutine goroutine of its own, on the reactor's OS thread, and only
 // while the reactor goroutine waits for its next value, so it may touch
-// whatever reactor callbacks touch.
+// whatever reactor callbacks touch. A Cooperator must be made with
+// NewCooperator: the methods of a zero Cooperator fail with an error
+// saying so.
 type Cooperator struct {
 	r     *reactor.Reactor
 	slice time.Duration
 	clock reactor.Clock
+	bad   error // why the Cooperator cannot run anything (a nil reactor)
 
 	tasks   []*CooperativeTask // the running tasks, in turn order
 	cur     int                // index in tasks of the next to run a unit
 	members []*CooperativeTask // every unfinished task, paused ones too
 	call    *reactor.DelayedCall
 	stopped bool
-	slicing bool // runSlice is on the stack
+	refusal error  // what tasks added after the stop fail with
+	slicing bool   // runSlice is on the stack
+	unhook  func() // removes the OnClose hook, registered while members is not empty
 }
 
 // A CooperatorOption configures NewCooperator.
@@ -70,37 +79,91 @@ func WithSlice(d time.Duration) CooperatorOption {
 // WithSliceClock sets the clock slices are measured on. The default is
 // the system clock (not the reactor's: a slice measures real work, and a
 // fake reactor clock would never end one). Tests pass a reactortest.Clock
-// and advance it from their work units to make slices deterministic.
+// and advance it from their work units to make slices deterministic. A
+// nil clock is the system clock.
 func WithSliceClock(c reactor.Clock) CooperatorOption {
-	return func(co *Cooperator) { co.clock = c }
+	return func(co *Cooperator) {
+		if c == nil {
+			c = systemClock{}
+		}
+		co.clock = c
+	}
 }
 
 type systemClock struct{}
 
 func (systemClock) Now() time.Time { return time.Now() }
 
-// NewCooperator returns a Cooperator that runs its tasks on r. Loop
-// goroutine.
+// NewCooperator returns a Cooperator that runs its tasks on r. Nil
+// options are ignored. With a nil r, every task given to the Cooperator
+// fails at once with an error saying so. Loop goroutine.
 func NewCooperator(r *reactor.Reactor, opts ...CooperatorOption) *Cooperator {
 	c := &Cooperator{r: r, slice: DefaultSlice, clock: systemClock{}}
+	if r == nil {
+		c.bad = misuse("NewCooperator given a nil reactor")
+	}
 	for _, o := range opts {
-		o(c)
+		if o != nil {
+			o(c)
+		}
 	}
 	return c
+}
+
+// misuse returns why c cannot run tasks, if it cannot.
+func (c *Cooperator) misuse() error {
+	switch {
+	case c == nil:
+		return misuse("Cooperator method called on a nil *Cooperator")
+	case c.bad != nil:
+		return c.bad
+	case c.r == nil:
+		return misuse("Cooperator not made with NewCooperator")
+	}
+	return nil
 }
 
 // Cooperate adds the job seq as a new task, which starts on a later
 // reactor pass (Twisted's cooperate). Tasks take turns: with several, each
 // runs one unit in turn, round-robin, in the order they were added. On a
 // stopped Cooperator the task is finished at once, its WhenDone failing
-// with ErrCooperatorStopped. Loop goroutine.
+// with ErrCooperatorStopped; so it is on a closed reactor, with an error
+// that wraps both ErrCooperatorStopped and reactor.ErrClosed. A
+// Cooperator that was not made with NewCooperator, or with a nil reactor,
+// gives a task that has failed already (state ErrTaskFailed) with an
+// error saying so.
+//
+// When the reactor is closed, Close finishes every unfinished task, its
+// WhenDone Deferreds failing with an error that wraps both
+// ErrCooperatorStopped and reactor.ErrClosed, and ends the jobs that
+// started: each job's yield returns false, within Close, so that the job
+// returns and runs its deferred calls (a panic there is logged) and its
+// goroutine ends. Close can do that only on the goroutine where the job
+// started, at the same depth of cgo callbacks: anywhere else, resuming
+// the job could make the Go runtime abort the program (see package
+// deferred). A GTK program that closes the reactor after
+// gtk.Main returns is in that case; Close then leaves its jobs
+// suspended, each keeping a parked goroutine, and logs a warning. To end
+// them, stop their tasks or the Cooperator while the GUI loop still runs
+// the reactor, which ends the jobs on its next pass. Loop goroutine.
 func (c *Cooperator) Cooperate(seq iter.Seq[any]) *CooperativeTask {
-	t := &CooperativeTask{c: c, seq: seq}
-	if c.stopped {
-		t.completeWith(ErrCooperatorStopped, ErrCooperatorStopped)
-		return t
+	if err := c.misuse(); err != nil {
+		return &CooperativeTask{state: ErrTaskFailed, result: err}
 	}
+	if !c.stopped && closed(c.r) {
+		c.stopWith(errCooperatorClosed)
+	}
+	if c.stopped {
+		return &CooperativeTask{c: c, state: ErrCooperatorStopped, result: c.refusal}
+	}
+	t := &CooperativeTask{c: c, seq: seq}
 	c.members = append(c.members, t)
+	if c.unhook == nil {
+		c.unhook = c.r.OnClose(func() {
+			c.unhook = nil
+			c.stopWith(errCooperatorClosed)
+		})
+	}
 	c.add(t)
 	return t
 }
@@ -108,23 +171,36 @@ func (c *Cooperator) Cooperate(seq iter.Seq[any]) *CooperativeTask {
 // Stop stops the Cooperator: every unfinished task, paused or not, is
 // finished with ErrCooperatorStopped (its WhenDone Deferreds fail with
 // it), and tasks added later are refused the same way. The jobs' yields
-// return false on the reactor's next pass, so that they can return.
-// Stopping twice does nothing. Loop goroutine.
+// return false on the reactor's next pass (or in its Close, if that comes
+// first), so that they can return. Stopping twice does nothing, and so
+// does stopping a nil or zero Cooperator. Loop goroutine.
 func (c *Cooperator) Stop() {
+	if c.misuse() != nil {
+		return
+	}
+	c.stopWith(ErrCooperatorStopped)
+}
+
+// stopWith stops c; the WhenDone Deferreds of its tasks fail with err.
+func (c *Cooperator) stopWith(err error) {
 	if c.stopped {
 		return
 	}
 	c.stopped = true
+	c.refusal = err
 	for len(c.members) > 0 {
-		c.members[0].completeWith(ErrCooperatorStopped, ErrCooperatorStopped)
+		c.members[0].completeWith(ErrCooperatorStopped, err)
 	}
 	c.tasks, c.cur = nil, 0
 	c.cancelCall()
 }
 
-// Running reports whether the Cooperator accepts and runs tasks (true
-// until Stop). Loop goroutine.
-func (c *Cooperator) Running() bool { return !c.stopped }
+// Running reports whether the Cooperator accepts and runs tasks: true
+// until Stop or the reactor's Close, false for a Cooperator that cannot
+// run any. Loop goroutine.
+func (c *Cooperator) Running() bool {
+	return c.misuse() == nil && !c.stopped && !closed(c.r)
+}
 
 func (c *Cooperator) add(t *CooperativeTask) {
 	c.tasks = append(c.tasks, t)
@@ -149,6 +225,11 @@ func (c *Cooperator) remove(t *CooperativeTask) {
 func (c *Cooperator) forget(t *CooperativeTask) {
 	if i := slices.Index(c.members, t); i >= 0 {
 		c.members = slices.Delete(c.members, i, i+1)
+	}
+	if len(c.members) == 0 && c.unhook != nil {
+		// Nothing left for Close to end: the reactor need not keep c.
+		c.unhook()
+		c.unhook = nil
 	}
 }
 
@@ -197,14 +278,17 @@ func (c *Cooperator) runSlice() {
 
 // A CooperativeTask is a job running in a Cooperator (Twisted's
 // CooperativeTask): it can be paused, resumed and stopped, and WhenDone
-// tells when it finishes. Its methods must be called on the reactor
-// goroutine.
+// tells when it finishes. Tasks are made by Cooperator.Cooperate; the
+// methods of a zero CooperativeTask fail with an error saying so. Its
+// methods must be called on the reactor goroutine.
 type CooperativeTask struct {
 	c      *Cooperator
 	seq    iter.Seq[any]
 	next   func() (any, bool)
 	stop   func()
-	exited bool // the job's function has returned (or panicked)
+	exited bool   // the job's function has returned (or panicked)
+	made   origin // where the job's coroutine was created
+	unhook func() // removes the OnClose hook that ends the job, while its stop is pending
 
 	paused  int
 	state   error // nil until finished: ErrTaskDone, ErrTaskStopped, ErrTaskFailed or ErrCooperatorStopped
@@ -219,6 +303,9 @@ type CooperativeTask struct {
 // added to one do not change what the others see. On a finished task it
 // returns a Deferred that has fired already. Loop goroutine.
 func (t *CooperativeTask) WhenDone() *deferred.Deferred {
+	if err := t.misuse(); err != nil {
+		return deferred.Fail(err)
+	}
 	d := deferred.New()
 	if t.state == nil {
 		t.waiters = append(t.waiters, d)
@@ -235,6 +322,9 @@ func (t *CooperativeTask) WhenDone() *deferred.Deferred {
 // ErrCooperatorStopped, all wrapping ErrTaskFinished) if it has finished.
 // Loop goroutine.
 func (t *CooperativeTask) Pause() error {
+	if err := t.misuse(); err != nil {
+		return err
+	}
 	if t.state != nil {
 		return t.state
 	}
@@ -250,6 +340,9 @@ func (t *CooperativeTask) Pause() error {
 // ErrNotPaused if the task is not paused. Resuming a paused task that was
 // stopped meanwhile does nothing more. Loop goroutine.
 func (t *CooperativeTask) Resume() error {
+	if err := t.misuse(); err != nil {
+		return err
+	}
 	if t.paused == 0 {
 		return ErrNotPaused
 	}
@@ -262,14 +355,29 @@ func (t *CooperativeTask) Resume() error {
 
 // Stop stops the task: it runs no further unit, its WhenDone Deferreds
 // fail with ErrTaskStopped, and the job's yield returns false on a later
-// pass so that the job can return and run its deferred calls. Stop may be
+// pass (or in the reactor's Close, if that comes first) so that the job
+// can return and run its deferred calls. Stop may be
 // called from inside the job. It returns the task's state if it has
 // already finished. Loop goroutine.
 func (t *CooperativeTask) Stop() error {
+	if err := t.misuse(); err != nil {
+		return err
+	}
 	if t.state != nil {
 		return t.state
 	}
 	t.completeWith(ErrTaskStopped, ErrTaskStopped)
+	return nil
+}
+
+// misuse returns an error if t was not made by Cooperate.
+func (t *CooperativeTask) misuse() error {
+	switch {
+	case t == nil:
+		return misuse("CooperativeTask method called on a nil *CooperativeTask")
+	case t.c == nil && t.state == nil:
+		return misuse("CooperativeTask not made by Cooperator.Cooperate")
+	}
 	return nil
 }
 
@@ -285,6 +393,7 @@ func (t *CooperativeTask) unit() {
 		// always resumed at the depth it was created at (see deferred's
 		// package doc on cgo callbacks).
 		t.next, t.stop = iter.Pull(t.seq)
+		t.made = here()
 	}
 	v, ok, failure := t.step()
 	if !ok || failure != nil {
@@ -344,16 +453,16 @@ func (t *CooperativeTask) completeWith(state error, result any) {
 	t.result = result
 	t.c.remove(t)
 	t.c.forget(t)
-	if stop := t.stop; stop != nil {
-		t.stop = nil
+	if t.stop != nil {
 		if t.exited {
-			stop() // returns at once: the job has returned
+			t.endJob() // returns at once: the job has returned
 		} else {
 			// Stopping resumes the job so that its yield returns false.
 			// The job may be the caller (a task stopping itself), so do
 			// it on the next pass, from a reactor callback like every
-			// other resume.
-			t.c.r.CallSoon(stop)
+			// other resume; or in Close, which drops that call.
+			t.unhook = t.c.r.OnClose(t.endAtClose)
+			t.c.r.CallSoon(t.endJob)
 		}
 	}
 	// Fire the Deferreds last: their callbacks may work on the Cooperator,
@@ -363,6 +472,38 @@ func (t *CooperativeTask) completeWith(state error, result any) {
 	for _, d := range ws {
 		fireWith(d, result)
 	}
+}
+
+// endJob tells the finished task's job to return: its yield returns
+// false (if it has not returned already).
+func (t *CooperativeTask) endJob() {
+	stop := t.stop
+	if stop == nil {
+		return
+	}
+	t.stop = nil
+	if t.unhook != nil {
+		t.unhook()
+		t.unhook = nil
+	}
+	stop()
+}
+
+// endAtClose ends the finished task's job from the reactor's Close, if
+// resuming it there is safe (see coroutine.go).
+func (t *CooperativeTask) endAtClose() {
+	t.unhook = nil
+	if t.stop == nil {
+		return
+	}
+	if now := here(); now != t.made {
+		slog.Warn("task: the reactor's Close cannot end a cooperative task's job: it was created on another goroutine or cgo callback depth, "+
+			"and resuming it here would abort the program; the job stays suspended with its goroutine. "+
+			"Stop the task or its Cooperator while the reactor still runs to end it",
+			"created_goroutine", t.made.g, "created_cgo_depth", t.made.cgo, "close_goroutine", now.g, "close_cgo_depth", now.cgo)
+		return
+	}
+	t.endJob()
 }
 
 func fireWith(d *deferred.Deferred, result any) {

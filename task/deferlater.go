@@ -15,10 +15,25 @@ import (
 // f makes the Deferred fire with nil.
 //
 // Cancelling the Deferred before d has passed cancels the call: f never
-// runs, and the Deferred fails with deferred.ErrCancelled. Loop goroutine.
+// runs, and the Deferred fails with deferred.ErrCancelled. If the reactor
+// is closed before d has passed, f never runs either, and the Deferred
+// fails with an error wrapping reactor.ErrClosed (at once if r is closed
+// already); a Deferred that f returned is still waited for. A nil r
+// gives a Deferred that has failed with an error saying so. Loop
+// goroutine.
 func DeferLater(r *reactor.Reactor, d time.Duration, f func() any) *deferred.Deferred {
+	switch {
+	case r == nil:
+		return deferred.Fail(misuse("DeferLater given a nil reactor"))
+	case closed(r):
+		return deferred.Fail(onClosed("DeferLater"))
+	}
 	var call *reactor.DelayedCall
-	def := deferred.NewWithCanceller(func(*deferred.Deferred) { call.Cancel() })
+	var unhook func()
+	def := deferred.NewWithCanceller(func(*deferred.Deferred) {
+		call.Cancel()
+		unhook()
+	})
 	if f != nil {
 		def.AddCallback(func(any) any {
 			v := f()
@@ -28,6 +43,13 @@ func DeferLater(r *reactor.Reactor, d time.Duration, f func() any) *deferred.Def
 			return v
 		})
 	}
-	call = r.CallLater(d, func() { def.Callback(nil) })
+	call = r.CallLater(d, func() {
+		unhook()
+		def.Callback(nil)
+	})
+	unhook = r.OnClose(func() {
+		call.Cancel()
+		def.Errback(endedByClose("DeferLater"))
+	})
 	return def
 }

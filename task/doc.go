@@ -42,9 +42,22 @@
 // or a *deferred.Deferred to wait for. A panic is recovered and treated as
 // an error (a *deferred.PanicError); it fails the LoopingCall's or the
 // task's Deferred, never the loop. Misuse (starting a running
-// LoopingCall, stopping a stopped one, resuming a task that is not paused)
-// is reported as an error (for Start, a Deferred that has failed), never
-// as a panic.
+// LoopingCall, stopping a stopped one, resuming a task that is not paused,
+// a nil reactor or function, a LoopingCall or Cooperator not made by its
+// constructor) is reported as an error that names the mistake (for Start,
+// DeferLater and WaitForFile, a Deferred that has failed), never as a
+// panic.
+//
+// # Closing the reactor
+//
+// The reactor's Close ends everything of this package still running on
+// it and leaves nothing pending for good: a LoopingCall stops and its
+// Start Deferred fails, a DeferLater that has not called its function yet
+// fails, WaitForFile stops polling and fails, and a Cooperator stops, its
+// tasks' WhenDone Deferreds failing and their jobs returning (with one
+// exception, see Cooperator.Cooperate). Each of those errors wraps
+// reactor.ErrClosed; so do the failures of whatever is started on a
+// reactor already closed.
 //
 // # Portability
 //

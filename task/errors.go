@@ -3,6 +3,8 @@ package task
 import (
 	"errors"
 	"fmt"
+
+	"github.com/loomkit/loom/reactor"
 )
 
 var (
@@ -51,6 +53,25 @@ var (
 )
 
 var (
-	errNoFunc = errors.New("task: no function to call")
-	errNoSeq  = errors.New("task: no iterator to run")
+	errNoSeq = errors.New("task: no iterator to run")
+
+	// errCooperatorClosed is what the WhenDone Deferreds of the tasks
+	// ended by the reactor's Close fail with.
+	errCooperatorClosed = fmt.Errorf("%w by the reactor's Close: %w", ErrCooperatorStopped, reactor.ErrClosed)
 )
+
+// endedByClose is the failure of work that the reactor's Close ended.
+func endedByClose(what string) error {
+	return fmt.Errorf("task: %s ended by the reactor's Close: %w", what, reactor.ErrClosed)
+}
+
+// onClosed is the failure of work started on a reactor already closed.
+func onClosed(what string) error {
+	return fmt.Errorf("task: %s on a closed reactor: %w", what, reactor.ErrClosed)
+}
+
+// misuse is the error of a call that cannot work: on a nil or zero
+// value, or with a nil argument.
+func misuse(format string, args ...any) error {
+	return fmt.Errorf("task: "+format, args...)
+}

@@ -28,29 +28,50 @@ import (
 // future; NewLoopingCallWithCount tells the function how many were
 // skipped. An interval of zero calls the function once per reactor pass.
 //
-// A LoopingCall may be started again after it stops. Its methods must be
-// called on the reactor goroutine.
+// A LoopingCall may be started again after it stops. The reactor's Close
+// ends a run: no further call is made, and Start's Deferred fails with an
+// error wrapping reactor.ErrClosed, without waiting for a Deferred the
+// function returned. Its methods must be called on the reactor
+// goroutine. A LoopingCall must be made with NewLoopingCall or
+// NewLoopingCallWithCount: the methods of a zero LoopingCall fail with an
+// error saying so.
 type LoopingCall struct {
 	r     *reactor.Reactor
 	f     func() any
 	count func(n int) any // set by NewLoopingCallWithCount
+	bad   error           // why the LoopingCall cannot start (a nil reactor or function)
 
 	interval   time.Duration
 	start      time.Time // origin of the grid; moved by Reset
 	runAtStart bool
 	running    bool
 	call       *reactor.DelayedCall // the next call, while one is scheduled
-	d          *deferred.Deferred   // Start's Deferred for the current run
-	gen        uint64               // counts Starts, so a late result of an old run is told apart
+	cur        *loopRun             // the current run, until its Deferred fires
 
 	last     time.Time // when the counting function was last called
 	haveLast bool
 }
 
+// A loopRun is one run of a LoopingCall, from Start until its Deferred
+// fires; a late result of an old run is told apart by it.
+type loopRun struct {
+	d      *deferred.Deferred // Start's Deferred
+	unhook func()             // removes the OnClose hook that ends the run
+	over   bool               // d has fired
+}
+
 // NewLoopingCall returns a LoopingCall that calls f on r, every interval
-// once started (see Start). Loop goroutine.
+// once started (see Start). With a nil r or f, Start fails with an error
+// saying so. Loop goroutine.
 func NewLoopingCall(r *reactor.Reactor, f func() any) *LoopingCall {
-	return &LoopingCall{r: r, f: f}
+	lc := &LoopingCall{r: r, f: f}
+	switch {
+	case r == nil:
+		lc.bad = misuse("NewLoopingCall given a nil reactor")
+	case f == nil:
+		lc.bad = misuse("NewLoopingCall given a nil function")
+	}
+	return lc
 }
 
 // NewLoopingCallWithCount returns a LoopingCall whose function receives
@@ -64,10 +85,27 @@ func NewLoopingCall(r *reactor.Reactor, f func() any) *LoopingCall {
 // Start. Loop goroutine.
 func NewLoopingCallWithCount(r *reactor.Reactor, f func(count int) any) *LoopingCall {
 	lc := &LoopingCall{r: r, count: f}
-	if f != nil {
-		lc.f = lc.counted
+	lc.f = lc.counted
+	switch {
+	case r == nil:
+		lc.bad = misuse("NewLoopingCallWithCount given a nil reactor")
+	case f == nil:
+		lc.bad = misuse("NewLoopingCallWithCount given a nil function")
 	}
 	return lc
+}
+
+// misuse returns why lc cannot run, if it cannot.
+func (lc *LoopingCall) misuse() error {
+	switch {
+	case lc == nil:
+		return misuse("LoopingCall method called on a nil *LoopingCall")
+	case lc.bad != nil:
+		return lc.bad
+	case lc.r == nil:
+		return misuse("LoopingCall not made with NewLoopingCall")
+	}
+	return nil
 }
 
 // Start starts calling the function every interval: at once if now is
@@ -75,20 +113,40 @@ func NewLoopingCallWithCount(r *reactor.Reactor, f func(count int) any) *Looping
 // passed. The Deferred it returns fires with the *LoopingCall when Stop
 // is called (once a Deferred the function returned has fired, if it is
 // waiting on one), or fails with the function's error, panic or failed
-// Deferred. Start on a running LoopingCall returns a Deferred failed
+// Deferred, or with an error wrapping reactor.ErrClosed if the reactor is
+// closed first. Start on a running LoopingCall returns a Deferred failed
 // with ErrAlreadyRunning and leaves the loop alone; a negative interval
-// gives one failed with ErrNegativeInterval. Loop goroutine.
+// gives one failed with ErrNegativeInterval, a closed reactor one failed
+// with an error wrapping reactor.ErrClosed, and a LoopingCall not made
+// with a reactor and a function one failed with an error saying so. Loop
+// goroutine.
 func (lc *LoopingCall) Start(interval time.Duration, now bool) *deferred.Deferred {
+	if err := lc.misuse(); err != nil {
+		return deferred.Fail(err)
+	}
 	if lc.running {
 		return deferred.Fail(ErrAlreadyRunning)
 	}
 	if interval < 0 {
 		return deferred.Fail(fmt.Errorf("%w: %v", ErrNegativeInterval, interval))
 	}
+	if closed(lc.r) {
+		return deferred.Fail(onClosed("LoopingCall.Start"))
+	}
 	d := deferred.New()
+	rn := &loopRun{d: d}
+	rn.unhook = lc.r.OnClose(func() {
+		if lc.cur == rn {
+			lc.running = false
+			if lc.call != nil {
+				lc.call.Cancel()
+				lc.call = nil
+			}
+		}
+		lc.end(rn, endedByClose("looping call"))
+	})
 	lc.running = true
-	lc.gen++
-	lc.d = d
+	lc.cur = rn
 	lc.interval = interval
 	lc.start = lc.r.Now()
 	lc.runAtStart = now
@@ -107,6 +165,9 @@ func (lc *LoopingCall) Start(interval time.Duration, now bool) *deferred.Deferre
 // Deferred fires. Stop returns ErrNotRunning if the loop is not running.
 // It may be called from inside the function. Loop goroutine.
 func (lc *LoopingCall) Stop() error {
+	if err := lc.misuse(); err != nil {
+		return err
+	}
 	if !lc.running {
 		return ErrNotRunning
 	}
@@ -114,11 +175,23 @@ func (lc *LoopingCall) Stop() error {
 	if lc.call != nil {
 		lc.call.Cancel()
 		lc.call = nil
-		d := lc.d
-		lc.d = nil
-		d.Callback(lc)
+		lc.end(lc.cur, lc)
 	}
 	return nil
+}
+
+// end fires the Deferred of run rn with result (an error fails it), once.
+func (lc *LoopingCall) end(rn *loopRun, result any) {
+	if rn.over {
+		return
+	}
+	rn.over = true
+	rn.unhook()
+	if lc.cur == rn {
+		lc.running = false
+		lc.cur = nil
+	}
+	fireWith(rn.d, result)
 }
 
 // Reset drops the call that is scheduled and restarts the grid from now
@@ -128,6 +201,9 @@ func (lc *LoopingCall) Stop() error {
 // is at its first point after the function's result is ready. It returns
 // ErrNotRunning if the loop is not running. Loop goroutine.
 func (lc *LoopingCall) Reset() error {
+	if err := lc.misuse(); err != nil {
+		return err
+	}
 	if !lc.running {
 		return ErrNotRunning
 	}
@@ -141,18 +217,26 @@ func (lc *LoopingCall) Reset() error {
 
 // Running reports whether the loop is running: from Start until Stop,
 // or until the function fails. It is false by the time Start's Deferred
-// fires. Loop goroutine.
-func (lc *LoopingCall) Running() bool { return lc.running }
+// fires, and after the reactor's Close. Loop goroutine.
+func (lc *LoopingCall) Running() bool { return lc != nil && lc.running }
 
-// Interval returns the interval given to Start or SetInterval. Loop
-// goroutine.
-func (lc *LoopingCall) Interval() time.Duration { return lc.interval }
+// Interval returns the interval given to Start or SetInterval (0 for a
+// nil LoopingCall). Loop goroutine.
+func (lc *LoopingCall) Interval() time.Duration {
+	if lc == nil {
+		return 0
+	}
+	return lc.interval
+}
 
 // SetInterval changes the interval. A call already scheduled keeps its
 // time; the calls after it follow the new interval, on a grid that still
 // starts where the loop started (use Reset to restart it from now). It
 // returns ErrNegativeInterval for a negative d. Loop goroutine.
 func (lc *LoopingCall) SetInterval(d time.Duration) error {
+	if err := lc.misuse(); err != nil {
+		return err
+	}
 	if d < 0 {
 		return fmt.Errorf("%w: %v", ErrNegativeInterval, d)
 	}
@@ -164,35 +248,28 @@ func (lc *LoopingCall) SetInterval(d time.Duration) error {
 // schedules the next one or ends the run.
 func (lc *LoopingCall) tick() {
 	lc.call = nil
-	gen, d := lc.gen, lc.d
+	rn := lc.cur
 	res := deferred.MaybeDeferred(lc.callF)
 	res.AddCallbacks(func(any) any {
-		if lc.gen == gen && lc.running {
+		switch {
+		case rn.over:
+			// Ended by Close while the function's Deferred was pending.
+		case lc.cur == rn && lc.running:
 			lc.scheduleFrom(lc.r.Now())
-			return nil
+		default:
+			// Stopped during the call (or restarted since: this run's
+			// Deferred is the one captured here).
+			lc.end(rn, lc)
 		}
-		// Stopped during the call (or restarted since: gen moved on, and
-		// this run's Deferred is the one captured here).
-		if lc.gen == gen {
-			lc.d = nil
-		}
-		d.Callback(lc)
 		return nil
 	}, func(err error) any {
-		if lc.gen == gen {
-			lc.running = false
-			lc.d = nil
-		}
-		d.Errback(err)
+		lc.end(rn, err)
 		return nil
 	})
 }
 
 // callF calls the function, turning a nil *Deferred into nil.
 func (lc *LoopingCall) callF() any {
-	if lc.f == nil {
-		return errNoFunc
-	}
 	v := lc.f()
 	if dd, ok := v.(*deferred.Deferred); ok && dd == nil {
 		return nil

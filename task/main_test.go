@@ -1,6 +1,7 @@
 package task_test
 
 import (
+	"os"
 	"testing"
 	"time"
 
@@ -10,7 +11,14 @@ import (
 	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	if os.Getenv(closeChildEnv) != "" {
+		// A child process of TestCloseOnAnotherGoroutine, which ends
+		// with a goroutine parked on purpose.
+		os.Exit(m.Run())
+	}
+	goleak.VerifyTestMain(m)
+}
 
 // epoch is where fake clocks start.
 var epoch = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)

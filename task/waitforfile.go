@@ -2,6 +2,7 @@ package task
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"time"
@@ -19,8 +20,17 @@ import (
 // than the file not existing (permission denied, a path component that is
 // not a directory), and with ErrNegativeInterval for a negative interval.
 // Cancelling it stops the polling, and it fails with
-// deferred.ErrCancelled. Loop goroutine.
+// deferred.ErrCancelled. The reactor's Close stops the polling too, and
+// the Deferred fails with an error wrapping reactor.ErrClosed (at once,
+// without a check, if r is closed already). A nil r gives a Deferred
+// that has failed with an error saying so. Loop goroutine.
 func WaitForFile(r *reactor.Reactor, path string, interval time.Duration) *deferred.Deferred {
+	switch {
+	case r == nil:
+		return deferred.Fail(misuse("WaitForFile given a nil reactor"))
+	case closed(r):
+		return deferred.Fail(onClosed("WaitForFile"))
+	}
 	var lc *LoopingCall
 	found := false
 	d := deferred.NewWithCanceller(func(*deferred.Deferred) {
@@ -48,6 +58,9 @@ func WaitForFile(r *reactor.Reactor, path string, interval time.Duration) *defer
 		}
 		return nil
 	}, func(err error) any {
+		if errors.Is(err, reactor.ErrClosed) {
+			err = endedByClose(fmt.Sprintf("WaitForFile %q", path))
+		}
 		d.Errback(err)
 		return nil
 	})
