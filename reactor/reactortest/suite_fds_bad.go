@@ -3,10 +3,15 @@ package reactortest
 import (
 	"errors"
 	"math"
+	"os"
+	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
+	"github.com/loomkit/loom/reactor"
 	"golang.org/x/sys/unix"
 )
 
@@ -50,4 +55,87 @@ func init() {
 		r.CallSoon(r.Stop)
 		RunFor(t, l, limit)
 	})
+}
+
+func init() {
+	// What one backend refuses, every backend refuses with the same
+	// errno, and what one accepts every one accepts: a program must not
+	// change behaviour with LOOM_BACKEND. Linux's epoll is the model
+	// there: it refuses what has no readiness to report (regular files
+	// and directories, /dev/null and other devices without poll support)
+	// with EPERM, which poll(2) would report always ready.
+	add("fds/every-backend-gives-the-same-answer", func(t *testing.T, newLoop NewLoop) {
+		l := newLoop(t)
+		r := l.Reactor()
+		refs := map[string]*reactor.Reactor{}
+		for _, name := range reactor.Backends() {
+			ref, err := reactor.New(reactor.WithBackend(name), reactor.WithoutSignalHandlers())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ref.Close()
+			refs[name] = ref
+		}
+		dir := t.TempDir()
+		file, err := os.CreateTemp(dir, "regular")
+		if err != nil {
+			t.Fatal(err)
+		}
+		file.Close()
+		fifo := filepath.Join(dir, "fifo")
+		if err := unix.Mkfifo(fifo, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		paths := []string{"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom",
+			"/dev/tty", "/dev/ptmx", "/proc/self/mounts", "/proc/self/status", dir, file.Name(), fifo}
+		for _, path := range paths {
+			fd, err := unix.Open(path, unix.O_RDWR|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
+			if err != nil {
+				fd, err = unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
+			}
+			if err != nil {
+				continue // not on this system, or not here (no terminal)
+			}
+			for _, kind := range []string{"reader", "writer"} {
+				add := func(r *reactor.Reactor) error {
+					if kind == "reader" {
+						err := r.AddReader(fd, func() {})
+						r.RemoveReader(fd)
+						return err
+					}
+					err := r.AddWriter(fd, func() {})
+					r.RemoveWriter(fd)
+					return err
+				}
+				got := errnoOf(add(r))
+				for name, ref := range refs {
+					if want := errnoOf(add(ref)); got != want {
+						t.Errorf("%s on %s: %s, but %s on the %s backend", kind, path, got, want, name)
+					}
+				}
+				if runtime.GOOS == "linux" && (path == "/dev/null" || path == file.Name() || path == dir) &&
+					got != errnoOf(unix.EPERM) {
+					t.Errorf("%s on %s: %s, want EPERM as epoll gives", kind, path, got)
+				}
+			}
+			unix.Close(fd)
+		}
+		if r.Watched() != 0 {
+			t.Errorf("%d left watched", r.Watched())
+		}
+		r.CallSoon(r.Stop)
+		RunFor(t, l, limit)
+	})
+}
+
+// errnoOf names err's kind for comparison: its errno, or "accepted".
+func errnoOf(err error) string {
+	var errno syscall.Errno
+	switch {
+	case err == nil:
+		return "accepted"
+	case errors.As(err, &errno):
+		return "refused with " + errno.Error()
+	}
+	return "refused with no errno: " + err.Error()
 }

@@ -86,6 +86,34 @@ func (p *kqueue) apply(fd int, old, ev Events, what string) error {
 	return nil
 }
 
+// filters lists the kqueue filters of ev, read first.
+func filters(ev Events) []int {
+	switch ev & (Readable | Writable) {
+	case Readable:
+		return []int{unix.EVFILT_READ}
+	case Writable:
+		return []int{unix.EVFILT_WRITE}
+	case Readable | Writable:
+		return []int{unix.EVFILT_READ, unix.EVFILT_WRITE}
+	}
+	return nil
+}
+
+// kevent1 applies one change and returns its own error. One change per
+// call, because with no room for receipts kevent(2) stops at the first
+// change that fails and leaves the rest of the list unapplied.
+func kevent1(kq, fd, filter, flags int) error {
+	var ch [1]unix.Kevent_t
+	unix.SetKevent(&ch[0], fd, filter, flags)
+	_, err := unix.Kevent(kq, ch[:], nil, nil)
+	if err == unix.EINTR {
+		// kevent(2): "When kevent() call fails with EINTR error, all
+		// changes in the changelist have been applied."
+		return nil
+	}
+	return err
+}
+
 func (p *kqueue) Add(fd int, ev Events) error {
 	if err := checkFD(fd, "kqueue add"); err != nil {
 		return err

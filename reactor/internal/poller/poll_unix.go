@@ -18,6 +18,7 @@ type pollPoller struct {
 	fds   []unix.PollFd
 	slot  map[int32]int // fd -> index in fds
 	waker waker
+	probe prober
 	guard guard
 	next  int // where the next Wait starts scanning (0 is fds[1]), for fairness
 
@@ -48,6 +49,17 @@ func pollEvents(ev Events) int16 {
 	return e
 }
 
+func eventsOf(e int16) Events {
+	var ev Events
+	if e&unix.POLLIN != 0 {
+		ev |= Readable
+	}
+	if e&unix.POLLOUT != 0 {
+		ev |= Writable
+	}
+	return ev
+}
+
 // changed runs f with the set locked and tells the embedder to look again.
 func (p *pollPoller) changed(f func()) {
 	if p.embed == nil {
@@ -68,9 +80,9 @@ func (p *pollPoller) Add(fd int, ev Events) error {
 		return fmt.Errorf("poll add fd %d: %w", fd, unix.EEXIST)
 	}
 	// poll(2) would only report a bad descriptor later, as POLLNVAL on
-	// every wait, and reports files always ready: check now so the
-	// caller gets the error epoll gives.
-	if err := checkPollable(fd); err != nil {
+	// every wait, and reports files always ready: ask the OS's other
+	// mechanism now, so the caller gets the answer its backend gives.
+	if err := p.probe.add(fd, ev); err != nil {
 		return fmt.Errorf("poll add fd %d: %w", fd, err)
 	}
 	p.changed(func() {
@@ -87,6 +99,9 @@ func (p *pollPoller) Modify(fd int, ev Events) error {
 	i, ok := p.slot[int32(fd)]
 	if !ok {
 		return fmt.Errorf("poll modify fd %d: %w", fd, unix.ENOENT)
+	}
+	if err := p.probe.modify(fd, ev&^eventsOf(p.fds[i].Events)); err != nil {
+		return fmt.Errorf("poll modify fd %d: %w", fd, err)
 	}
 	p.changed(func() { p.fds[i].Events = pollEvents(ev) })
 	return nil
@@ -210,6 +225,9 @@ func (p *pollPoller) Close() error {
 		err = p.embed.stop()
 	}
 	if err2 := p.waker.close(); err == nil {
+		err = err2
+	}
+	if err2 := p.probe.close(); err == nil {
 		err = err2
 	}
 	return err

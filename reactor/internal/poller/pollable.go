@@ -19,9 +19,11 @@ func checkFD(fd int, what string) error {
 	return nil
 }
 
-// checkPollable refuses what readiness cannot mean anything for: a
-// descriptor that is not open, and regular files and directories, which
-// poll(2) reports always ready (epoll refuses them with EPERM).
+// checkPollable refuses, where epoll is not there to decide (the kqueue
+// backend, and the poll backend off Linux), what readiness cannot mean
+// anything for: a descriptor that is not open, and regular files and
+// directories, which poll(2) reports always ready and kqueue "readable
+// until end of file" (epoll refuses most with EPERM).
 func checkPollable(fd int) error {
 	if fd < 0 {
 		return unix.EBADF
