@@ -38,8 +38,12 @@ type Reactor struct {
 	seq    uint64
 	aside  []*DelayedCall // runTimers' reusable buffer
 
-	soon []func()   // CallSoon's queue
-	free [][]func() // spare queue buffers, reused so steady state allocates nothing
+	soon []func() // CallSoon's queue
+
+	unnested  []func()   // CallSoonUnnested's queue
+	levelSeen bool       // baseLevel has been measured
+	baseLevel int        // the outermost cgo-callback depth of a pass
+	free      [][]func() // spare queue buffers, reused so steady state allocates nothing
 
 	gmu     sync.Mutex
 	gq      []func() // CallFromGoroutine's queue
@@ -234,7 +238,7 @@ func (r *Reactor) Close() error {
 	for _, c := range r.timers {
 		c.state, c.index, c.f = cancelled, -1, nil
 	}
-	r.fds, r.nfds, r.timers, r.soon = nil, 0, nil, nil
+	r.fds, r.nfds, r.timers, r.soon, r.unnested = nil, 0, nil, nil, nil
 	r.gmu.Lock()
 	r.gq, r.gspare, r.gclosed = nil, nil, true
 	r.gmu.Unlock()
@@ -295,6 +299,8 @@ func (r *Reactor) runCloseHooks() {
 //
 //  1. timers that are due,
 //  2. calls queued with CallSoon and CallFromGoroutine before the pass,
+//     and those queued with CallSoonUnnested if the pass is not nested
+//     deeper than the loop's own depth,
 //  3. I/O: it waits for readiness, for at most timeout (timeout < 0
 //     blocks until something happens; 0 only polls) but never past the
 //     next timer, and not at all if steps 1 and 2 did any work or calls
@@ -320,6 +326,7 @@ func (r *Reactor) RunOnce(timeout time.Duration) error {
 
 	worked := r.runTimers()
 	worked = r.runSoon() || worked
+	worked = r.runUnnested() || worked
 	worked = r.runFromGoroutines() || worked
 	if r.closed.Load() {
 		return nil

@@ -1,0 +1,159 @@
+//go:build cgo
+
+package nesttest
+
+import (
+	"iter"
+	"runtime"
+	"testing"
+
+	"github.com/loomkit/loom/reactor"
+)
+
+func newReactor(t *testing.T) *reactor.Reactor {
+	t.Helper()
+	r, err := reactor.New(reactor.WithoutSignalHandlers())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r
+}
+
+// The loop's own passes run one callback deep (a GUI's main loop); a
+// modal loop inside runs them two deep. A coroutine created by an
+// unnested call in the main loop and resumed by one is never resumed in
+// the modal loop: without that the runtime would abort the test binary.
+func TestUnnestedCallsWaitForTheOutermostDepth(t *testing.T) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	r := newReactor(t)
+	var next func() (struct{}, bool)
+	var stop func()
+	var log []string
+	resume := func() {
+		_, more := next()
+		log = append(log, "resumed")
+		if !more {
+			log = append(log, "done")
+		}
+	}
+	Nest(func() { // the main loop's first pass: creates the coroutine
+		r.CallSoonUnnested(func() {
+			next, stop = iter.Pull(func(yield func(struct{}) bool) {
+				for yield(struct{}{}) {
+				}
+			})
+			resume()
+		})
+		must(t, r.RunOnce(0))
+	})
+	defer Nest(func() { stop() }) // at the depth it was made at
+	if len(log) != 1 {
+		t.Fatalf("the coroutine did not start in the main loop's pass: %v", log)
+	}
+	modal := func() {
+		for range 3 {
+			must(t, r.RunOnce(0))
+		}
+		if len(log) != 1 {
+			t.Errorf("a coroutine resumed inside the modal loop: %v", log)
+		}
+		if d := r.NextTimeout(); d == 0 {
+			t.Errorf("inside the modal loop NextTimeout = 0 for a call that cannot run there: the loop would spin")
+		}
+	}
+	// A reactor callback opens the modal loop: the resume runs when the
+	// callback has returned, later in the same pass.
+	Nest(func() {
+		r.CallSoonUnnested(resume) // the awaited result arrived
+		r.CallSoon(func() { Nest(modal) })
+		must(t, r.RunOnce(0))
+	})
+	if len(log) != 2 {
+		t.Fatalf("the held resume did not run once the modal loop had ended: %v", log)
+	}
+	// A toolkit handler (not a pass) opens the modal loop: the resume
+	// runs at the main loop's next pass, which NextTimeout asks for.
+	log = log[:1]
+	Nest(func() {
+		r.CallSoonUnnested(resume)
+		Nest(modal)
+	})
+	Nest(func() {
+		if d := r.NextTimeout(); d != 0 {
+			t.Errorf("back in the main loop NextTimeout = %v with an unnested call ready", d)
+		}
+		must(t, r.RunOnce(0))
+	})
+	if len(log) != 2 {
+		t.Fatalf("the held resume did not run once the main loop was back: %v", log)
+	}
+}
+
+// Inside a coroutine's body (its own goroutine), a modal loop is deeper
+// than the loop's own depth too.
+func TestUnnestedCallsWaitInAModalLoopInsideACoroutine(t *testing.T) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	r := newReactor(t)
+	var other, body func() (struct{}, bool)
+	var stops []func()
+	otherResumed := 0
+	Nest(func() {
+		r.CallSoonUnnested(func() {
+			var stop func()
+			other, stop = iter.Pull(func(yield func(struct{}) bool) {
+				for yield(struct{}{}) {
+				}
+			})
+			stops = append(stops, stop)
+			other()
+			body, stop = iter.Pull(func(yield func(struct{}) bool) {
+				// The body opens a modal loop while the other
+				// coroutine's result arrives.
+				r.CallSoonUnnested(func() { other(); otherResumed++ })
+				Nest(func() {
+					for range 3 {
+						must(t, r.RunOnce(0))
+					}
+				})
+				yield(struct{}{})
+			})
+			stops = append(stops, stop)
+			body()
+		})
+		must(t, r.RunOnce(0))
+		if otherResumed != 0 {
+			t.Errorf("a coroutine was resumed inside a modal loop run by another coroutine's body")
+		}
+		must(t, r.RunOnce(0))
+	})
+	defer Nest(func() {
+		for _, stop := range stops {
+			stop()
+		}
+	})
+	if otherResumed != 1 {
+		t.Errorf("the held resume ran %d times after the modal loop, want 1", otherResumed)
+	}
+}
+
+// Without nesting, unnested calls are plain CallSoon calls.
+func TestUnnestedCallsWithoutNesting(t *testing.T) {
+	r := newReactor(t)
+	var got []int
+	r.CallSoonUnnested(func() { got = append(got, 1) })
+	r.CallSoon(func() { got = append(got, 0) })
+	must(t, r.RunOnce(0))
+	if len(got) != 2 {
+		t.Fatalf("ran %v", got)
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
