@@ -23,6 +23,7 @@ type Deferred struct {
 	called    bool
 	running   bool // a callback of this Deferred is on the stack
 	suppress  bool // cancelled without a canceller: swallow one later Callback or Errback
+	withdrawn bool // cancelled while waiting on a Lock, Semaphore or Queue: skipped when its turn comes
 	canceller func(*Deferred)
 	chainedTo *Deferred // the Deferred this one waits on, for String and tests
 	unhandled *tracker

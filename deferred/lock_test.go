@@ -77,8 +77,8 @@ func TestCancelLockBeforeAcquired(t *testing.T) {
 	if f := failureOf(t, d); !errors.Is(f, ErrCancelled) {
 		t.Fatalf("got %v", f)
 	}
-	if len(lock.waiting) != 1 {
-		t.Fatalf("%d waiters, want 1", len(lock.waiting))
+	if lock.waiting.len() != 1 {
+		t.Fatalf("%d waiters, want 1", lock.waiting.len())
 	}
 	lock.Release()
 	if got := resultOf(t, third); got != &lock {
@@ -174,7 +174,7 @@ func TestCancelSemaphoreBeforeAcquired(t *testing.T) {
 	if f := failureOf(t, d); !errors.Is(f, ErrCancelled) {
 		t.Fatalf("got %v", f)
 	}
-	if len(sem.waiting) != 0 {
+	if sem.waiting.len() != 0 {
 		t.Fatal("cancelled waiter still queued")
 	}
 	sem.Release()

@@ -7,7 +7,7 @@ package deferred
 // limits. All methods are for the loop goroutine.
 type Queue struct {
 	pending []any
-	waiting []*Deferred
+	waiting waiters
 	size    int // limit + 1; 0 means no limit
 	backlog int // limit + 1; 0 means no limit
 }
@@ -22,14 +22,15 @@ func NewQueue(size, backlog int) *Queue {
 func (q *Queue) Len() int { return len(q.pending) }
 
 // Waiting returns the number of Gets waiting for a value. Loop goroutine.
-func (q *Queue) Waiting() int { return len(q.waiting) }
+func (q *Queue) Waiting() int { return q.waiting.len() }
 
-// Put adds v to the queue, or hands it straight to the oldest waiting Get.
-// It returns ErrQueueOverflow, without adding v, if the queue already holds
-// its size limit of values. Loop goroutine.
+// Put adds v to the queue, or hands it straight to the oldest waiting Get,
+// in O(1) amortised however many wait. It returns ErrQueueOverflow, without
+// adding v, if the queue already holds its size limit of values. Loop
+// goroutine.
 func (q *Queue) Put(v any) error {
-	if len(q.waiting) > 0 {
-		popWaiter(&q.waiting).fire(v)
+	if d := q.waiting.pop(); d != nil {
+		d.fire(v)
 		return nil
 	}
 	if q.size != 0 && len(q.pending) >= q.size-1 {
@@ -54,10 +55,10 @@ func (q *Queue) Get() *Deferred {
 		}
 		return Succeed(v)
 	}
-	if q.backlog != 0 && len(q.waiting) >= q.backlog-1 {
+	if q.backlog != 0 && q.waiting.len() >= q.backlog-1 {
 		return Fail(ErrQueueUnderflow)
 	}
-	d := NewWithCanceller(func(d *Deferred) { q.waiting = removeWaiter(q.waiting, d) })
-	q.waiting = append(q.waiting, d)
+	d := NewWithCanceller(q.waiting.withdraw)
+	q.waiting.push(d)
 	return d
 }
