@@ -3,7 +3,9 @@ package reactor_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -173,5 +175,94 @@ func TestStopWhileShutdownFiring(t *testing.T) {
 	}
 	if fired != 1 {
 		t.Errorf("the program's own FireSystemEvent done ran %d times, want 1", fired)
+	}
+}
+
+// A reactor that ran and was never stopped (its embedding loop ended, as
+// with gtk.MainQuit) runs its Shutdown triggers when it is closed; one
+// that already stopped, or never ran, does not run them again.
+func TestCloseRunsShutdownOfALiveReactor(t *testing.T) {
+	reactortest.CheckLeaks(t)
+	for _, c := range []struct {
+		name string
+		run  func(r *reactor.Reactor)
+		want int
+	}{
+		{"never run", func(*reactor.Reactor) {}, 0},
+		{"passes, no stop", func(r *reactor.Reactor) { r.RunOnce(0); r.RunOnce(0) }, 1},
+		{"run and stopped", func(r *reactor.Reactor) { r.CallSoon(r.Stop); r.Run(context.Background()) }, 0},
+	} {
+		r, err := reactor.New()
+		if err != nil {
+			t.Fatal(err)
+		}
+		fired := 0
+		r.AddSystemEventTrigger(reactor.Before, reactor.Shutdown, func() *deferred.Deferred {
+			d := deferred.New()
+			r.CallLater(10*time.Millisecond, func() { fired++; d.Callback(nil) }) // needs passes
+			return d
+		})
+		r.AddSystemEventTrigger(reactor.After, reactor.Shutdown, func() *deferred.Deferred { fired++; return nil })
+		c.run(r)
+		if c.name == "run and stopped" {
+			fired = 0
+		}
+		if err := r.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if fired != 2*c.want {
+			t.Errorf("%s: Close ran %d shutdown triggers, want %d", c.name, fired, 2*c.want)
+		}
+	}
+}
+
+// A Before trigger that never lets go holds a stop only for the shutdown
+// timeout, on the reactor's clock.
+func TestShutdownTimeout(t *testing.T) {
+	reactortest.CheckLeaks(t)
+	clk := reactortest.NewClock(time.Now())
+	var logged strings.Builder
+	r := newReactor(t, reactor.WithClock(clk), reactor.WithShutdownTimeout(time.Minute),
+		reactor.WithLogger(slog.New(slog.NewTextHandler(&logged, nil))))
+	after := false
+	r.AddSystemEventTrigger(reactor.Before, reactor.Shutdown, func() *deferred.Deferred { return deferred.New() })
+	r.AddSystemEventTrigger(reactor.After, reactor.Shutdown, func() *deferred.Deferred { after = true; return nil })
+	r.CallSoon(func() {
+		r.Stop()
+		clk.Advance(59 * time.Second)
+		r.CallLater(0, func() {
+			if r.Stopped() {
+				t.Error("stopped before the shutdown timeout")
+			}
+			clk.Advance(time.Second)
+		})
+	})
+	run(t, r)
+	if !after {
+		t.Error("the After triggers did not run after the timeout")
+	}
+	if !strings.Contains(logged.String(), "triggers still running at the timeout") {
+		t.Errorf("the timeout was not logged:\n%s", logged.String())
+	}
+}
+
+// The end of Run's context ends Run even while a Shutdown trigger holds
+// the stop and no timeout bounds it.
+func TestRunContextEndsAHeldShutdown(t *testing.T) {
+	reactortest.CheckLeaks(t)
+	r := newReactor(t, reactor.WithShutdownTimeout(0), reactor.WithLogger(slog.New(slog.DiscardHandler)))
+	r.AddSystemEventTrigger(reactor.Before, reactor.Shutdown, func() *deferred.Deferred { return deferred.New() })
+	r.CallSoon(r.Stop)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("Run = %v, want the context's error", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run ignores the end of its context while a Shutdown trigger holds the stop")
 	}
 }

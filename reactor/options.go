@@ -2,6 +2,7 @@ package reactor
 
 import (
 	"log/slog"
+	"time"
 )
 
 // An Option configures New.
@@ -13,6 +14,7 @@ type options struct {
 	logger  *slog.Logger
 	signals bool
 	workers int
+	grace   time.Duration
 }
 
 // WithBackend picks the readiness backend by name: one of Backends().
@@ -38,3 +40,14 @@ func WithoutSignalHandlers() Option { return func(o *options) { o.signals = fals
 // WithWorkers bounds how many goroutines DeferToGoroutine runs at once
 // (n < 1 means 1). The default is DefaultWorkers.
 func WithWorkers(n int) Option { return func(o *options) { o.workers = max(n, 1) } }
+
+// DefaultShutdownTimeout bounds how long the Shutdown triggers may hold a
+// stop unless WithShutdownTimeout says otherwise.
+const DefaultShutdownTimeout = 5 * time.Second
+
+// WithShutdownTimeout bounds how long the Before triggers of the Shutdown
+// event may hold a stop (see Stop): after d on the reactor's clock, the
+// reactor logs the triggers' failure to finish and stops anyway. d <= 0
+// waits for them however long they take. The default is
+// DefaultShutdownTimeout.
+func WithShutdownTimeout(d time.Duration) Option { return func(o *options) { o.grace = d } }

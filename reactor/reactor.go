@@ -62,8 +62,10 @@ type Reactor struct {
 	stopped  bool
 	running  bool
 	runs     uint64 // counts Runs, so a late Stop from an old Run's context is ignored
-	embedded bool   // BackendFD was asked for: a foreign loop polls it
-	nudged   bool   // a wakeup for work added outside a pass is pending
+	live     bool   // passes have run since the last stop: Close fires Shutdown
+	grace    time.Duration
+	embedded bool // BackendFD was asked for: a foreign loop polls it
+	nudged   bool // a wakeup for work added outside a pass is pending
 
 	signals   *signals
 	events    map[string]*systemEvent
@@ -80,7 +82,7 @@ func Backends() []string { return poller.Names() }
 // New creates a reactor. It fails for an unknown backend name or when the
 // OS refuses a descriptor.
 func New(opts ...Option) (*Reactor, error) {
-	o := options{clock: realClock{}, logger: slog.Default(), signals: true, workers: DefaultWorkers}
+	o := options{clock: realClock{}, logger: slog.Default(), signals: true, workers: DefaultWorkers, grace: DefaultShutdownTimeout}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -95,7 +97,7 @@ func New(opts ...Option) (*Reactor, error) {
 	if name == "" {
 		name = poller.Names()[0]
 	}
-	r := &Reactor{p: p, backend: name, clock: o.clock, epoch: o.clock.Now(), log: o.logger}
+	r := &Reactor{p: p, backend: name, clock: o.clock, epoch: o.clock.Now(), log: o.logger, grace: o.grace}
 	r.pool.max = o.workers
 	if o.signals {
 		r.signals = newSignals(r)
@@ -151,7 +153,9 @@ func (r *Reactor) CallFromGoroutine(f func()) {
 }
 
 // Run runs passes until Stop is called, ctx ends, or a wait fails. It
-// returns nil after Stop and ctx's error when ctx ended it. Run must not
+// returns nil after Stop and ctx's error when ctx ended it. The end of ctx
+// stops the reactor as Stop does, but does not wait for Shutdown
+// triggers still running when it comes. Run must not
 // be called while the reactor is already running.
 func (r *Reactor) Run(ctx context.Context) error {
 	if r.running {
@@ -160,7 +164,7 @@ func (r *Reactor) Run(ctx context.Context) error {
 	r.running = true
 	r.runs++
 	run := r.runs
-	defer func() { r.running = false; r.EndRun() }()
+	defer func() { r.running, r.live = false, false; r.EndRun() }()
 	var ctxDone atomic.Bool
 	stopCtx := context.AfterFunc(ctx, func() {
 		ctxDone.Store(true)
@@ -172,6 +176,12 @@ func (r *Reactor) Run(ctx context.Context) error {
 	})
 	defer stopCtx()
 	for !r.stopped {
+		if ctxDone.Load() && r.stopping {
+			// The context's end is final: triggers still holding the
+			// shutdown are given up on.
+			r.log.Warn("reactor: Run's context ended while Shutdown triggers were running; returning without them")
+			break
+		}
 		if err := r.RunOnce(-1); err != nil {
 			return err
 		}
@@ -184,17 +194,20 @@ func (r *Reactor) Run(ctx context.Context) error {
 
 // Stop fires the Shutdown system event (see AddSystemEventTrigger) and,
 // once its triggers are done, makes Run return after the current pass.
-// It may be called from any callback, any number of times; a Stop before Run makes the next Run
-// return at once. GUI loops that drive the reactor quit their
-// toolkit's loop when Stopped reports true. Stop must be called on the
-// reactor goroutine; other goroutines use CallFromGoroutine(r.Stop).
+// Before triggers that hold the shutdown get at most the shutdown timeout
+// (WithShutdownTimeout, DefaultShutdownTimeout) on the reactor's clock;
+// then the reactor logs it and stops anyway. Stop may be called from any
+// callback, any number of times; a Stop before Run makes the next Run
+// return at once. GUI loops that drive the reactor quit their toolkit's
+// loop when Stopped reports true. Stop must be called on the reactor
+// goroutine; other goroutines use CallFromGoroutine(r.Stop).
 func (r *Reactor) Stop() {
 	if r.stopping {
 		return
 	}
 	r.stopping = true
-	r.FireSystemEvent(Shutdown, func() {
-		r.stopped = true
+	r.fire(Shutdown, r.grace, func() {
+		r.stopped, r.live = true, false
 		// Whatever drives the reactor must look at it again soon, even
 		// if Stop was called outside a pass (a GUI handler).
 		r.p.Wake()
@@ -213,7 +226,11 @@ func (r *Reactor) EndRun() { r.stopping, r.stopped = false, false }
 
 // Close releases every descriptor the reactor opened (not those added
 // with AddReader or AddWriter, which stay the caller's) and stops its
-// signal handling. It first runs the OnClose hooks; then it cancels every
+// signal handling. A reactor that has run passes since it last stopped
+// (an embedding loop that ended without Stop: a GTK program quit with
+// gtk.MainQuit) is stopped first: Close fires Shutdown and runs passes
+// until its triggers are done, within the shutdown timeout. Then Close
+// runs the OnClose hooks; then it cancels every
 // DeferToGoroutine Deferred still pending (the context of running work is
 // cancelled; work still queued never starts), and drops the timers and
 // calls still queued. Calls made after Close are dropped too. Close does
@@ -226,6 +243,7 @@ func (r *Reactor) Close() error {
 	if r.closed.Load() {
 		return nil
 	}
+	r.shutdown()
 	r.runCloseHooks()
 	r.closed.Store(true)
 	r.pool.close()
@@ -244,6 +262,28 @@ func (r *Reactor) Close() error {
 	r.gmu.Unlock()
 	r.free = nil
 	return r.p.Close()
+}
+
+// shutdown stops a reactor that ran and was not stopped (its embedding
+// loop just ended, as a GTK program's gtk.MainQuit does), running passes
+// until the Shutdown triggers are done or the shutdown timeout has gone.
+func (r *Reactor) shutdown() {
+	if !r.live && !r.stopping {
+		return
+	}
+	r.Stop()
+	limit := r.grace
+	if limit <= 0 {
+		limit = DefaultShutdownTimeout
+	}
+	// Real time bounds it too: on a fake clock the timeout never comes.
+	deadline := time.Now().Add(limit + limit/10)
+	for !r.stopped && time.Now().Before(deadline) {
+		if err := r.RunOnce(min(time.Until(deadline), 50*time.Millisecond)); err != nil {
+			break
+		}
+	}
+	r.EndRun()
 }
 
 // OnClose arranges for f to run when Close is called, before the reactor
@@ -323,6 +363,9 @@ func (r *Reactor) RunOnce(timeout time.Duration) error {
 	}
 	r.depth++
 	defer func() { r.depth-- }()
+	if !r.stopping {
+		r.live = true
+	}
 
 	worked := r.runTimers()
 	worked = r.runSoon() || worked

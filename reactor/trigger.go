@@ -1,6 +1,8 @@
 package reactor
 
 import (
+	"time"
+
 	"github.com/loomkit/loom/deferred"
 )
 
@@ -79,7 +81,12 @@ func (r *Reactor) AddSystemEventTrigger(phase Phase, event string, f func() *def
 // done (which may be nil). Firing an event already firing does not run
 // its triggers again: done is called when the firing under way ends.
 // It must be called on the reactor goroutine.
-func (r *Reactor) FireSystemEvent(event string, done func()) {
+func (r *Reactor) FireSystemEvent(event string, done func()) { r.fire(event, 0, done) }
+
+// fire is FireSystemEvent with a bound on the Before phase: after limit
+// (if > 0) on the reactor's clock, the other phases run without waiting
+// any longer.
+func (r *Reactor) fire(event string, limit time.Duration, done func()) {
 	ev := r.events[event]
 	if ev == nil {
 		if done != nil {
@@ -100,7 +107,16 @@ func (r *Reactor) FireSystemEvent(event string, done func()) {
 			waits = append(waits, d)
 		}
 	}
+	finished := false
+	var bound *DelayedCall
 	rest := func() {
+		if finished {
+			return
+		}
+		finished = true
+		if bound != nil {
+			bound.Cancel()
+		}
 		for _, phase := range []Phase{During, After} {
 			for _, t := range snapshot(ev.triggers[phase]) {
 				r.runTrigger(t, event, phase)
@@ -119,6 +135,14 @@ func (r *Reactor) FireSystemEvent(event string, done func()) {
 	if len(waits) == 0 {
 		rest()
 		return
+	}
+	if limit > 0 {
+		bound = r.CallLater(limit, func() {
+			bound = nil
+			r.log.Warn("reactor: system event triggers still running at the timeout; going on without them",
+				"event", event, "timeout", limit)
+			rest()
+		})
 	}
 	deferred.DeferredList(waits, deferred.ConsumeErrors).AddBoth(func(res any) any {
 		if outs, ok := res.([]deferred.Outcome); ok {
