@@ -161,6 +161,26 @@ func ExampleAddTimeout() {
 	// deferred: timed out after 5s
 }
 
+// AddTimeoutFunc chooses what a timeout gives: here a cached value instead
+// of an error. A canceller's own result never reaches onTimeout unless the
+// deadline passed.
+func ExampleAddTimeoutFunc() {
+	clock := &exampleClock{}
+	fetch := deferred.New()
+	deferred.AddTimeoutFunc(fetch, clock.CallLater, 2*time.Second, func(result any, timeout time.Duration) any {
+		fmt.Println("no answer within", timeout)
+		return "cached page"
+	})
+	fetch.AddCallback(func(page any) any {
+		fmt.Println("showing", page)
+		return nil
+	})
+	clock.advance(2 * time.Second)
+	// Output:
+	// no answer within 2s
+	// showing cached page
+}
+
 // Seed 004's simple promise: every observer gets the same value, and
 // chaining is explicit.
 func ExamplePromise() {

@@ -17,8 +17,28 @@ import (
 // that gives d another result keeps it). A Cancel before the deadline stays
 // ErrCancelled. When d gets a result before the deadline, the timer is
 // cancelled. The timeout covers the callbacks added to d before AddTimeout,
-// and none added after. Loop goroutine.
+// and none added after. AddTimeoutFunc lets the caller choose the result of
+// a timeout. Loop goroutine.
 func AddTimeout[C interface{ Cancel() error }](d *Deferred, callLater func(time.Duration, func()) C, timeout time.Duration) *Deferred {
+	return AddTimeoutFunc(d, callLater, timeout, nil)
+}
+
+// AddTimeoutFunc is AddTimeout with the result of a timeout chosen by
+// onTimeout (Twisted's addTimeout with onTimeoutCancel). When the timeout
+// expires, d is cancelled and onTimeout is called, at the point of d's
+// chain where AddTimeoutFunc was called, with the result the cancellation
+// gave there (normally an ErrCancelled *Failure, or what d's canceller and
+// the callbacks before made of it) and the timeout. What it returns becomes
+// the result, as a callback's return value does: an error fails the chain,
+// a *Deferred is waited on, anything else succeeds. onTimeout runs only for
+// a timeout, never for a Cancel before the deadline nor for a result that
+// arrives in time, so it tells a timeout apart from a canceller's own
+// result. A nil onTimeout is AddTimeout's translation of ErrCancelled to
+// ErrTimeout. Loop goroutine.
+func AddTimeoutFunc[C interface{ Cancel() error }](d *Deferred, callLater func(time.Duration, func()) C, timeout time.Duration, onTimeout func(result any, timeout time.Duration) any) *Deferred {
+	if onTimeout == nil {
+		onTimeout = cancelledToTimeout
+	}
 	timedOut, done := false, false
 	call := callLater(timeout, func() {
 		if done {
@@ -30,12 +50,18 @@ func AddTimeout[C interface{ Cancel() error }](d *Deferred, callLater func(time.
 	return d.AddBoth(func(r any) any {
 		done = true
 		if timedOut {
-			if f, ok := r.(*Failure); ok && errors.Is(f, ErrCancelled) {
-				return newFailure(fmt.Errorf("%w after %v", ErrTimeout, timeout), 3)
-			}
-			return r
+			return onTimeout(r, timeout)
 		}
 		call.Cancel()
 		return r
 	})
+}
+
+// cancelledToTimeout turns an ErrCancelled failure into one wrapping
+// ErrTimeout and leaves any other result alone.
+func cancelledToTimeout(r any, timeout time.Duration) any {
+	if f, ok := r.(*Failure); ok && errors.Is(f, ErrCancelled) {
+		return newFailure(fmt.Errorf("%w after %v", ErrTimeout, timeout), 4)
+	}
+	return r
 }
