@@ -222,7 +222,12 @@ func (r *Reactor) Stopped() bool { return r.stopped }
 // and the reactor can run again. Run calls it when it returns; a loop that
 // drives the reactor itself (a GUI loop) calls it when its own run ends.
 // It must be called on the reactor goroutine.
-func (r *Reactor) EndRun() { r.stopping, r.stopped = false, false }
+func (r *Reactor) EndRun() {
+	r.stopping, r.stopped = false, false
+	if r.signals != nil {
+		r.signals.rearm()
+	}
+}
 
 // Close releases every descriptor the reactor opened (not those added
 // with AddReader or AddWriter, which stay the caller's) and stops its

@@ -22,6 +22,7 @@ type signals struct {
 	stopOnInterrupt bool
 	started         bool
 	closed          bool
+	disarmed        bool           // a signal began a stop: the next one kills
 	base            chan os.Signal // SIGINT, SIGTERM: the default stop
 	subs            map[os.Signal]chan os.Signal
 	wg              sync.WaitGroup
@@ -40,9 +41,7 @@ func (s *signals) start() error {
 	}
 	s.started = true
 	if s.stopOnInterrupt {
-		s.base = make(chan os.Signal, 8)
-		signal.Notify(s.base, os.Interrupt, syscall.SIGTERM)
-		s.forward(s.base, s.deliverDefault)
+		s.startBase()
 	}
 	for sig := range s.handlers {
 		s.subscribe(sig)
@@ -60,6 +59,33 @@ func (s *signals) forward(ch chan os.Signal, deliver func(os.Signal)) {
 			s.r.CallFromGoroutine(func() { deliver(sig) })
 		}
 	}()
+}
+
+func (s *signals) startBase() {
+	if s.base != nil || s.closed {
+		return
+	}
+	s.base = make(chan os.Signal, 8)
+	signal.Notify(s.base, os.Interrupt, syscall.SIGTERM)
+	s.forward(s.base, s.deliverDefault)
+	s.disarmed = false
+}
+
+func (s *signals) stopBase() {
+	if s.base == nil {
+		return
+	}
+	signal.Stop(s.base)
+	close(s.base)
+	s.base = nil
+}
+
+// rearm subscribes the default stop again after a signal disarmed it.
+func (s *signals) rearm() {
+	if s.disarmed && s.base != nil && !s.closed {
+		s.disarmed = false
+		signal.Notify(s.base, os.Interrupt, syscall.SIGTERM)
+	}
 }
 
 func (s *signals) subscribe(sig os.Signal) {
@@ -89,12 +115,17 @@ func (s *signals) deliverHandlers(sig os.Signal) {
 }
 
 // deliverDefault stops the reactor on SIGINT or SIGTERM, unless the
-// program handles that signal itself.
+// program handles that signal itself. Until the run ends (EndRun), the
+// next SIGINT or SIGTERM gets the OS's default action, which ends the
+// process: a stop held up by a modal loop or a slow Shutdown trigger
+// never makes a second signal go unheard.
 func (s *signals) deliverDefault(sig os.Signal) {
-	if len(s.handlers[sig]) > 0 {
+	if len(s.handlers[sig]) > 0 || s.disarmed || s.base == nil {
 		return
 	}
-	s.r.log.Info("reactor: stopping on signal", "signal", sig.String())
+	s.r.log.Info("reactor: stopping on signal; another one ends the process", "signal", sig.String())
+	s.disarmed = true
+	signal.Stop(s.base)
 	s.r.Stop()
 }
 
@@ -106,11 +137,7 @@ func (s *signals) close() {
 	for sig := range s.subs {
 		s.unsubscribe(sig)
 	}
-	if s.base != nil {
-		signal.Stop(s.base)
-		close(s.base)
-		s.base = nil
-	}
+	s.stopBase()
 	s.wg.Wait()
 }
 
@@ -147,3 +174,34 @@ func (r *Reactor) OnSignal(sig os.Signal, f func()) (stop func()) {
 		}
 	}
 }
+
+// SetStopOnInterrupt says whether SIGINT and SIGTERM stop the reactor
+// (see Stop). It is on unless the reactor was made WithoutSignalHandlers.
+// A program that embeds the reactor in a loop of its own and keeps its
+// own signal behaviour turns it off (gtkloop.Attach does, by default).
+// Handlers added with OnSignal are not affected. It must be called on the
+// reactor goroutine.
+func (r *Reactor) SetStopOnInterrupt(on bool) {
+	if r.closed.Load() {
+		return
+	}
+	if r.signals == nil {
+		if !on {
+			return
+		}
+		r.signals = newSignals(r)
+	}
+	s := r.signals
+	s.stopOnInterrupt = on
+	if !s.started {
+		return
+	}
+	if on {
+		s.startBase()
+	} else {
+		s.stopBase()
+	}
+}
+
+// StopsOnInterrupt reports whether SIGINT and SIGTERM stop the reactor.
+func (r *Reactor) StopsOnInterrupt() bool { return r.signals != nil && r.signals.stopOnInterrupt }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/loomkit/loom/deferred"
 	"github.com/loomkit/loom/reactor"
 )
 
@@ -92,4 +93,87 @@ func signalChurnChild() {
 	r.Close()
 	fmt.Println("stopped by the signal")
 	os.Exit(0)
+}
+
+// signalChild runs the test binary again as a child that runs scenario,
+// waits for it to print "ready", sends it the signals, and returns how
+// it ended and what it printed.
+func signalChild(t *testing.T, scenario string, sigs ...syscall.Signal) (syscall.WaitStatus, string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestSignalScenarios$")
+	cmd.Env = append(os.Environ(), "LOOM_SIGNAL_SCENARIO="+scenario)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := bufio.NewScanner(out)
+	var said []string
+	for lines.Scan() {
+		said = append(said, lines.Text())
+		if lines.Text() == "ready" {
+			break
+		}
+	}
+	for _, sig := range sigs {
+		cmd.Process.Signal(sig)
+		time.Sleep(100 * time.Millisecond)
+	}
+	for lines.Scan() {
+		said = append(said, lines.Text())
+	}
+	cmd.Wait()
+	return cmd.ProcessState.Sys().(syscall.WaitStatus), strings.Join(said, "\n")
+}
+
+var signalScenarios = map[string]func(r *reactor.Reactor){
+	// A Shutdown trigger that never lets go: the first SIGTERM starts
+	// the stop, the second must end the process.
+	"held-shutdown": func(r *reactor.Reactor) {
+		r.AddSystemEventTrigger(reactor.Before, reactor.Shutdown, func() *deferred.Deferred {
+			fmt.Println("stopping")
+			return deferred.New()
+		})
+	},
+	// The program keeps its own signal behaviour: SIGTERM kills it.
+	"host-owns-signals": func(r *reactor.Reactor) { r.SetStopOnInterrupt(false) },
+	// Off, then on again: SIGTERM stops the reactor.
+	"off-and-on": func(r *reactor.Reactor) {
+		r.SetStopOnInterrupt(false)
+		r.CallSoon(func() { r.SetStopOnInterrupt(true) })
+	},
+}
+
+func TestSignalScenarios(t *testing.T) {
+	if name := os.Getenv("LOOM_SIGNAL_SCENARIO"); name != "" {
+		r, err := reactor.New(reactor.WithShutdownTimeout(0))
+		if err != nil {
+			panic(err)
+		}
+		signalScenarios[name](r)
+		r.CallLater(20*time.Millisecond, func() { fmt.Println("ready") })
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		fmt.Println("run:", r.Run(ctx))
+		r.Close()
+		os.Exit(0)
+	}
+	if testing.Short() {
+		t.Skip("child processes")
+	}
+	ws, said := signalChild(t, "held-shutdown", syscall.SIGTERM, syscall.SIGTERM)
+	if !ws.Signaled() || ws.Signal() != syscall.SIGTERM || !strings.Contains(said, "stopping") {
+		t.Errorf("held shutdown: a second SIGTERM did not end the process (status %v, said %q)", ws, said)
+	}
+	ws, said = signalChild(t, "host-owns-signals", syscall.SIGTERM)
+	if !ws.Signaled() || ws.Signal() != syscall.SIGTERM {
+		t.Errorf("SetStopOnInterrupt(false): SIGTERM did not get its default action (status %v, said %q)", ws, said)
+	}
+	ws, said = signalChild(t, "off-and-on", syscall.SIGTERM)
+	if ws.Signaled() || !strings.Contains(said, "run: <nil>") {
+		t.Errorf("SetStopOnInterrupt(true) again: SIGTERM did not stop the reactor (status %v, said %q)", ws, said)
+	}
 }
