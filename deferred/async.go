@@ -22,7 +22,12 @@ type Awaitable[T any] interface {
 	// subscribe calls f once with the result, at once if it is available;
 	// f reports whether it took the result.
 	subscribe(f func(T, error) (took bool))
+	// isNil reports whether the Awaitable is a nil pointer.
+	isNil() bool
 }
+
+// nilAwaitable reports whether a is nil or a nil pointer.
+func nilAwaitable[T any](a Awaitable[T]) bool { return a == nil || a.isNil() }
 
 func (d *Deferred) poll() (any, error, bool) {
 	if !d.ready() {
@@ -40,6 +45,8 @@ func (d *Deferred) subscribe(f func(any, error) bool) {
 		return r
 	})
 }
+
+func (d *Deferred) isNil() bool { return d == nil }
 
 func split(r any) (any, error) {
 	if f, ok := r.(*Failure); ok {
@@ -122,8 +129,17 @@ func (a *asyncOf[T]) cancelled() {
 //
 // While the body waits, its coroutine keeps a parked goroutine. A body
 // waiting for something that never settles keeps it for good: cancel the
-// promise to end it (CancelOnDone ties that to a context). Loop goroutine.
+// promise to end it (CancelOnDone ties that to a context).
+//
+// A nil loop or body gives a promise rejected with an error wrapping
+// ErrNil. Loop goroutine.
 func Async[T any](loop Loop, body func(co *Co) (T, error)) *Promise[T] {
+	switch {
+	case loop == nil:
+		return rejectNil[T]("the Loop given to Async")
+	case body == nil:
+		return rejectNil[T]("the body given to Async")
+	}
 	p := &Promise[T]{decides: true}
 	co := &Co{loop: loop, res: &asyncOf[T]{p: p, body: body}}
 	co.resumeFn = co.resume
@@ -174,11 +190,17 @@ func (co *Co) cancel() {
 // the coroutine suspends and the loop goes on until it arrives. Awaiting a
 // Deferred takes its result, as Twisted's inlineCallbacks does: the
 // Deferred's chain goes on with nil. Await may only be called by the body
-// the Co was given to; elsewhere it returns an error at once.
+// the Co was given to; elsewhere it returns an error at once. A nil co or a
+// gives an error wrapping ErrNil at once.
 func Await[T any](co *Co, a Awaitable[T]) (T, error) {
 	var zero T
-	if !co.inBody {
+	switch {
+	case co == nil:
+		return zero, errNil("the Co given to Await")
+	case !co.inBody:
 		return zero, errAwaitOutsideBody
+	case nilAwaitable(a):
+		return zero, errNil("the Deferred or Promise given to Await")
 	}
 	if co.cancelPending {
 		co.cancelPending = false

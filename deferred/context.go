@@ -9,10 +9,15 @@ import (
 // unless a has settled by then. ctx.Done fires on another goroutine, so the
 // cancellation hops to the loop goroutine through loop.CallFromGoroutine. No
 // goroutine waits meanwhile (context.AfterFunc), and the watch on ctx stops
-// when a settles. CancelOnDone observes a without changing its result. Loop
-// goroutine.
+// when a settles. CancelOnDone observes a without changing its result. A
+// nil a has nothing to cancel: CancelOnDone does nothing. A nil loop is a
+// mistake that panics at once with an error wrapping ErrNil, rather than
+// later on the goroutine that ends ctx. Loop goroutine.
 func CancelOnDone[T any](ctx context.Context, loop Loop, a Awaitable[T]) {
-	if ctx.Done() == nil {
+	if loop == nil {
+		panic(errNil("the Loop given to CancelOnDone"))
+	}
+	if ctx.Done() == nil || nilAwaitable(a) {
 		return
 	}
 	settled := false
@@ -37,8 +42,16 @@ func CancelOnDone[T any](ctx context.Context, loop Loop, a Awaitable[T]) {
 // ctx ends it. Wait reaches a through loop.CallFromGoroutine. Like Await, it
 // takes a Deferred's result (the chain goes on with nil); if ctx ends the
 // wait first, the result is left in the chain when it comes. Wait does not
-// cancel a. Any goroutine except the loop goroutine.
+// cancel a. A nil loop or a gives an error wrapping ErrNil at once. Any
+// goroutine except the loop goroutine.
 func Wait[T any](ctx context.Context, loop Loop, a Awaitable[T]) (T, error) {
+	var zero T
+	switch {
+	case loop == nil:
+		return zero, errNil("the Loop given to Wait")
+	case nilAwaitable(a):
+		return zero, errNil("the Deferred or Promise given to Wait")
+	}
 	type result struct {
 		v   T
 		err error
@@ -67,7 +80,6 @@ func Wait[T any](ctx context.Context, loop Loop, a Awaitable[T]) (T, error) {
 		return r.v, r.err
 	case <-ctx.Done():
 		if state.CompareAndSwap(waiting, abandoned) {
-			var zero T
 			return zero, ctx.Err()
 		}
 		r := <-ch

@@ -77,8 +77,12 @@ func Fail(err error) *Deferred {
 
 // MaybeDeferred calls f and returns its result as a Deferred: the Deferred
 // itself if f returns one, a failed Deferred if f returns an error or panics,
-// a succeeded one otherwise. Loop goroutine.
+// a succeeded one otherwise. A nil f gives a Deferred failed with an error
+// wrapping ErrNil. Loop goroutine.
 func MaybeDeferred(f func() any) *Deferred {
+	if f == nil {
+		return failNil("MaybeDeferred's function")
+	}
 	r := callSafely(f)
 	switch v := r.(type) {
 	case *Deferred:
@@ -93,6 +97,13 @@ func MaybeDeferred(f func() any) *Deferred {
 	}
 	d := new(Deferred)
 	d.fire(r)
+	return d
+}
+
+// failNil returns a Deferred failed with an error saying what was nil.
+func failNil(what string) *Deferred {
+	d := new(Deferred)
+	d.fire(newFailure(errNil(what), 3))
 	return d
 }
 
@@ -159,8 +170,12 @@ func (d *Deferred) AddBoth(f func(result any) any) *Deferred {
 // the chain reaches this point, other is fired with the result, and d's
 // result becomes nil. Firing other does not fire d. Unlike Twisted, the
 // hand-over does not recurse, so chains of Chain calls of any length keep a
-// bounded stack. Chain returns d. Loop goroutine.
+// bounded stack. Chain(nil) puts a failure wrapping ErrNil in d's chain at
+// that point instead. Chain returns d. Loop goroutine.
 func (d *Deferred) Chain(other *Deferred) *Deferred {
+	if other == nil {
+		return d.AddBoth(func(any) any { return newFailure(errNil("the Deferred given to Chain"), 3) })
+	}
 	other.chainedTo = d
 	return d.add(link{target: other, kind: linkChain})
 }

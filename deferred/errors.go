@@ -41,7 +41,21 @@ var (
 	// or a Cancel of Deferreds that wait on each other in a ring (each
 	// callback returned the next one), which can never fire otherwise.
 	ErrWaitCycle = errors.New("deferred: Deferreds wait on each other in a cycle")
+
+	// ErrNil is wrapped by the error of a call given nil where it needs a
+	// value: a nil *Deferred, *Promise, Co, Loop or function, a nil member
+	// of a DeferredList, Gather or Race, or a zero Resolver. The error's
+	// message names what was nil.
+	ErrNil = errors.New("deferred: nil argument")
 )
+
+// nilError is a misuse: what was nil.
+type nilError struct{ what string }
+
+func (e *nilError) Error() string { return "deferred: " + e.what + " is nil" }
+func (e *nilError) Unwrap() error { return ErrNil }
+
+func errNil(what string) error { return &nilError{what} }
 
 var (
 	errDeferredResult   = errors.New("deferred: Callback called with a *Deferred; return it from a callback to chain")

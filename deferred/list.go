@@ -1,5 +1,7 @@
 package deferred
 
+import "fmt"
+
 // ListFlags choose how DeferredList and Gather collect their Deferreds.
 type ListFlags uint8
 
@@ -41,8 +43,17 @@ type Indexed struct {
 // where the chain is when DeferredList is called, and passes it on
 // unchanged (or nil, for a failure under ConsumeErrors). Cancelling the list
 // before it fires cancels each of ds; the list then fires with what they
-// give. Loop goroutine.
+// give. A nil member is a mistake: the list then fails at once with an
+// error wrapping ErrNil that gives its index, and ds are left alone. Loop
+// goroutine.
 func DeferredList(ds []*Deferred, flags ListFlags) *Deferred {
+	return deferredList("DeferredList", ds, flags)
+}
+
+func deferredList(caller string, ds []*Deferred, flags ListFlags) *Deferred {
+	if d := checkMembers(caller, ds); d != nil {
+		return d
+	}
 	ds = append([]*Deferred(nil), ds...)
 	results := make([]Outcome, len(ds))
 	list := NewWithCanceller(func(*Deferred) {
@@ -92,9 +103,10 @@ func DeferredList(ds []*Deferred, flags ListFlags) *Deferred {
 // the order of ds once all have succeeded, or fails with a *FirstError as
 // soon as one fails (Twisted's gatherResults). ConsumeErrors in flags
 // consumes the failures as in DeferredList; other flags are ignored.
-// Cancelling it cancels each of ds. Loop goroutine.
+// Cancelling it cancels each of ds. A nil member fails it at once, as in
+// DeferredList. Loop goroutine.
 func Gather(ds []*Deferred, flags ListFlags) *Deferred {
-	return DeferredList(ds, FireOnOneErrback|flags&ConsumeErrors).AddCallback(func(r any) any {
+	return deferredList("Gather", ds, FireOnOneErrback|flags&ConsumeErrors).AddCallback(func(r any) any {
 		outcomes := r.([]Outcome)
 		values := make([]any, len(outcomes))
 		for i, o := range outcomes {
@@ -109,8 +121,12 @@ func Gather(ds []*Deferred, flags ListFlags) *Deferred {
 // fails, it fails with a *FailureGroup of their failures in list order; an
 // empty ds fails at once with an empty FailureGroup. Race consumes the
 // results of ds: each of their chains goes on with nil. Cancelling the race
-// cancels every one of ds. Loop goroutine.
+// cancels every one of ds. A nil member fails it at once, as in
+// DeferredList. Loop goroutine.
 func Race(ds []*Deferred) *Deferred {
+	if d := checkMembers("Race", ds); d != nil {
+		return d
+	}
 	ds = append([]*Deferred(nil), ds...)
 	won := false
 	race := NewWithCanceller(func(*Deferred) {
@@ -147,4 +163,15 @@ func Race(ds []*Deferred) *Deferred {
 		})
 	}
 	return race
+}
+
+// checkMembers returns a failed Deferred naming the first nil member of ds,
+// or nil if there is none.
+func checkMembers(caller string, ds []*Deferred) *Deferred {
+	for i, d := range ds {
+		if d == nil {
+			return failNil(fmt.Sprintf("member [%d] of the Deferreds given to %s", i, caller))
+		}
+	}
+	return nil
 }

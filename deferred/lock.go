@@ -48,8 +48,12 @@ func (l *Lock) Release() error {
 // Run acquires the lock, runs f (as MaybeDeferred does), and releases the
 // lock when f's result is ready, even if f fails or panics; f may return a
 // Deferred, and the lock is held until it fires. The returned Deferred fires
-// with f's result. Loop goroutine.
+// with f's result. A nil f gives a Deferred failed with an error wrapping
+// ErrNil, without taking the lock. Loop goroutine.
 func (l *Lock) Run(f func() any) *Deferred {
+	if f == nil {
+		return failNil("the function given to Lock.Run")
+	}
 	return runLocked(l.Acquire(), f, l.Release)
 }
 
@@ -109,8 +113,12 @@ func (s *Semaphore) Release() error {
 
 // Run acquires a token, runs f (as MaybeDeferred does), and releases the
 // token when f's result is ready, even if f fails or panics. The returned
-// Deferred fires with f's result. Loop goroutine.
+// Deferred fires with f's result. A nil f gives a Deferred failed with an
+// error wrapping ErrNil, without taking a token. Loop goroutine.
 func (s *Semaphore) Run(f func() any) *Deferred {
+	if f == nil {
+		return failNil("the function given to Semaphore.Run")
+	}
 	return runLocked(s.Acquire(), f, s.Release)
 }
 

@@ -54,8 +54,10 @@ type eventObserver struct {
 }
 
 // Resolver settles its Promise and emits its events; the code that makes a
-// promise keeps the Resolver and hands out the Promise. Its methods are for
-// the loop goroutine.
+// promise keeps the Resolver and hands out the Promise. A Resolver comes from
+// NewPromise: the zero Resolver has no promise, its Resolve and Reject return
+// an error wrapping ErrNil and its other methods do nothing. Its methods are
+// for the loop goroutine.
 type Resolver[T any] struct {
 	p *Promise[T]
 }
@@ -86,6 +88,9 @@ func Rejected[T any](err error) *Promise[T] {
 // already settled (except for the one late result swallowed after a Cancel
 // without canceller). Loop goroutine.
 func (r Resolver[T]) Resolve(v T) error {
+	if r.p == nil {
+		return errZeroResolver
+	}
 	return r.p.settle(v, nil)
 }
 
@@ -95,6 +100,9 @@ func (r Resolver[T]) Resolve(v T) error {
 // (except for the one late result swallowed after a Cancel without
 // canceller). Loop goroutine.
 func (r Resolver[T]) Reject(err error) error {
+	if r.p == nil {
+		return errZeroResolver
+	}
 	if r.p.state != pending {
 		return r.p.alreadySettled()
 	}
@@ -107,7 +115,7 @@ func (r Resolver[T]) Reject(err error) error {
 // goroutine.
 func (r Resolver[T]) Emit(name string, v any) {
 	p := r.p
-	if p.state != pending {
+	if p == nil || p.state != pending {
 		return
 	}
 	for i := 0; i < len(p.events) && p.state == pending; i++ {
@@ -121,6 +129,9 @@ func (r Resolver[T]) Emit(name string, v any) {
 // the promise. It decides the result: it may settle the promise; if it does
 // not, Cancel rejects the promise with ErrCancelled. Loop goroutine.
 func (r Resolver[T]) OnCancel(canceller func()) {
+	if r.p == nil {
+		return
+	}
 	r.p.canceller = canceller
 }
 
@@ -280,8 +291,12 @@ func (p *Promise[T]) Deferred() *Deferred {
 // d's chain, as awaiting does: d's chain goes on with nil. A result that is
 // not a T rejects the promise with an error wrapping ErrTypeMismatch (nil is
 // accepted as the zero value of pointer, interface, slice, map, channel and
-// function types). Cancelling the promise cancels d. Loop goroutine.
+// function types). Cancelling the promise cancels d. A nil d gives a
+// promise rejected with an error wrapping ErrNil. Loop goroutine.
 func FromDeferred[T any](d *Deferred) *Promise[T] {
+	if d == nil {
+		return rejectNil[T]("the Deferred given to FromDeferred")
+	}
 	p := new(Promise[T])
 	p.canceller = d.Cancel
 	d.AddBoth(func(r any) any {
@@ -314,6 +329,16 @@ func convert[T any](r any) (T, error) {
 		}
 	}
 	return zero, fmt.Errorf("%w: want %v, got %T", ErrTypeMismatch, t, r)
+}
+
+var errZeroResolver = errNil("the promise of a zero Resolver (make one with NewPromise)")
+
+// rejectNil returns a promise rejected with an error saying what was nil.
+func rejectNil[T any](what string) *Promise[T] {
+	p := new(Promise[T])
+	var zero T
+	p.settle(zero, newFailure(errNil(what), 3))
+	return p
 }
 
 func (p *Promise[T]) alreadySettled() error {
@@ -426,3 +451,5 @@ func (p *Promise[T]) poll() (T, error, bool) {
 func (p *Promise[T]) subscribe(f func(T, error) bool) {
 	p.observe(observer[T]{both: f})
 }
+
+func (p *Promise[T]) isNil() bool { return p == nil }

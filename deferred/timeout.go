@@ -34,8 +34,18 @@ func AddTimeout[C interface{ Cancel() error }](d *Deferred, callLater func(time.
 // a timeout, never for a Cancel before the deadline nor for a result that
 // arrives in time, so it tells a timeout apart from a canceller's own
 // result. A nil onTimeout is AddTimeout's translation of ErrCancelled to
-// ErrTimeout. Loop goroutine.
+// ErrTimeout.
+//
+// A nil d or callLater is a mistake: AddTimeout and AddTimeoutFunc then set
+// no timer and return a Deferred failed with an error wrapping ErrNil,
+// leaving d alone. Loop goroutine.
 func AddTimeoutFunc[C interface{ Cancel() error }](d *Deferred, callLater func(time.Duration, func()) C, timeout time.Duration, onTimeout func(result any, timeout time.Duration) any) *Deferred {
+	switch {
+	case d == nil:
+		return failNil("the Deferred given to AddTimeout")
+	case callLater == nil:
+		return failNil("the callLater given to AddTimeout")
+	}
 	if onTimeout == nil {
 		onTimeout = cancelledToTimeout
 	}
