@@ -120,12 +120,18 @@ func (a *asyncOf[T]) cancelled() {
 // without suspending.
 //
 // Cancelling the promise cancels what the body is awaiting, and Await
-// returns what that gives, normally ErrCancelled (or ErrCancelled at once if
-// the awaited thing does not settle when cancelled). The body decides the
-// promise's result: it may return the error, or handle it and go on. If the
-// body has not started yet, it never runs and the promise is rejected with
-// ErrCancelled; a Cancel made while the body runs makes its next Await
-// return ErrCancelled.
+// returns what that finally gives, as Twisted's inlineCallbacks does:
+// normally ErrCancelled, but a canceller or errback may hand back another
+// Deferred (a cleanup), and an awaited coroutine may translate its
+// cancellation into another error or recover a value; Await waits for that
+// and returns it. Cancelling again while it waits cancels what the awaited
+// Deferred now waits on. The body decides the promise's result: it may
+// return the error, or handle it and go on. If the body has not started
+// yet, it never runs and the promise is rejected with ErrCancelled; a
+// Cancel made while the body runs makes its next Await return ErrCancelled.
+// Coroutines that await each other in a ring cannot be cancelled that way:
+// the cancellation comes back to the one it started from, whose Await then
+// returns an error wrapping ErrWaitCycle.
 //
 // While the body waits, its coroutine keeps a parked goroutine. A body
 // waiting for something that never settles keeps it for good: cancel the
@@ -219,11 +225,13 @@ func Await[T any](co *Co, a Awaitable[T]) (T, error) {
 
 // wait is one suspended Await.
 type wait[T any] struct {
-	co   *Co
-	a    Awaitable[T]
-	v    T
-	err  error
-	done bool
+	co       *Co
+	a        Awaitable[T]
+	v        T
+	err      error
+	done     bool
+	aborting bool // abort is cancelling a
+	looped   bool // cancelling a cancelled this coroutine again
 }
 
 func (w *wait[T]) deliver(v T, err error) bool {
@@ -236,14 +244,24 @@ func (w *wait[T]) deliver(v T, err error) bool {
 	return true
 }
 
+// abort cancels what the coroutine awaits; the wait goes on until that
+// delivers its final result. If cancelling it comes back to cancel this
+// coroutine and it is still unsettled, the coroutines await each other in
+// a ring that no result can end: the wait ends with an ErrWaitCycle.
 func (w *wait[T]) abort() {
 	if w.done {
 		return
 	}
-	w.a.Cancel()
-	if !w.done {
-		w.done = true
-		w.err = newFailure(ErrCancelled, 2)
-		w.co.loop.CallSoon(w.co.resumeFn)
+	if w.aborting {
+		w.looped = true
+		return
 	}
+	w.aborting = true
+	w.a.Cancel()
+	w.aborting = false
+	if w.looped && !w.done {
+		var zero T
+		w.deliver(zero, newFailure(errAwaitCycle, 2))
+	}
+	w.looped = false
 }

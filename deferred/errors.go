@@ -62,4 +62,5 @@ var (
 	errNilError         = errors.New("deferred: Errback called with a nil error")
 	errCircular         = fmt.Errorf("%w: a callback returned the Deferred it was attached to", ErrWaitCycle)
 	errAwaitOutsideBody = errors.New("deferred: Await called outside the body of its coroutine")
+	errAwaitCycle       = fmt.Errorf("%w: cancelling what a coroutine awaits came back to cancel the coroutine", ErrWaitCycle)
 )
