@@ -35,6 +35,10 @@ var (
 	theApp    fyne.App
 	theWindow fyne.Window
 	mainG     uint64 // the goroutine that runs the app: Fyne's goroutine
+
+	// windowTitle is theWindow's title, unique to the process, so that
+	// tests find their own window on a display other programs share.
+	windowTitle = fmt.Sprintf("fyneloop test %d", os.Getpid())
 )
 
 func TestMain(m *testing.M) { os.Exit(testMain(m)) }
@@ -59,7 +63,7 @@ func testMain(m *testing.M) int {
 
 	mainG = fyneloop.Goid()
 	theApp = app.New()
-	theWindow = theApp.NewWindow("fyneloop test")
+	theWindow = theApp.NewWindow(windowTitle)
 	theWindow.SetContent(container.NewStack(canvas.NewRectangle(color.Gray{Y: 0xee}), widget.NewLabel("fyneloop")))
 	theWindow.Resize(fyne.NewSize(400, 300))
 	theWindow.Show()

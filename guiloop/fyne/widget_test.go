@@ -2,6 +2,7 @@ package fyneloop_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"image"
 	"image/color"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -34,13 +36,19 @@ var signal = color.NRGBA{R: 0x20, G: 0xb0, B: 0x40, A: 0xff}
 // TestWidgetsOnScreen updates a Label, a ProgressBar and a rectangle from
 // reactor timers in a real window under X, with no fyne.Do anywhere, and
 // checks the screen: the rectangle's colour and the progress bar's fill
-// in screenshots taken at half and full progress (out/fyne-*.png), and
-// that Fyne's own thread checks never complained.
+// in screenshots of the test's window taken at half and full progress
+// (out/fyne-*.png), and that Fyne's own thread checks never complained.
+// The display may be shared with other programs' windows (other test
+// packages, a desktop): each screenshot raises the test's window and
+// captures it alone.
 func TestWidgetsOnScreen(t *testing.T) {
 	reactortest.CheckLeaks(t)
 	shot, err := exec.LookPath("import")
 	if err != nil {
 		t.Fatal("the screenshots need ImageMagick's import (apt-get install imagemagick)")
+	}
+	if _, err := exec.LookPath("xdotool"); err != nil {
+		t.Fatal("finding the test's window needs xdotool (apt-get install xdotool)")
 	}
 	complaints := watchFyneLog(t)
 
@@ -116,10 +124,16 @@ func TestWidgetsOnScreen(t *testing.T) {
 	}
 }
 
-// screenshot saves the X screen in the repository's out/ directory and
-// returns it, after giving Fyne time to draw a few frames.
+// screenshot raises the test's window above any other on the display,
+// gives Fyne time to draw a few frames (among them, what the raise
+// exposed), saves the window's contents in the repository's out/
+// directory and returns them.
 func screenshot(t *testing.T, bin, name string) image.Image {
 	t.Helper()
+	id := ownWindow(t)
+	if out, err := exec.Command("xdotool", "windowraise", id).CombinedOutput(); err != nil {
+		t.Fatalf("xdotool windowraise %s: %v\n%s", id, err, out)
+	}
 	onFyne(func() {})
 	time.Sleep(300 * time.Millisecond)
 	dir := filepath.Join(repoRoot(t), "out")
@@ -127,8 +141,8 @@ func screenshot(t *testing.T, bin, name string) image.Image {
 		t.Fatal(err)
 	}
 	path := filepath.Join(dir, name)
-	if out, err := exec.Command(bin, "-window", "root", path).CombinedOutput(); err != nil {
-		t.Fatalf("import: %v\n%s", err, out)
+	if out, err := exec.Command(bin, "-window", id, path).CombinedOutput(); err != nil {
+		t.Fatalf("import -window %s: %v\n%s", id, err, out)
 	}
 	f, err := os.Open(path)
 	if err != nil {
@@ -141,6 +155,24 @@ func screenshot(t *testing.T, bin, name string) image.Image {
 	}
 	t.Logf("screenshot: %s", path)
 	return img
+}
+
+// ownWindow returns the X window id of theWindow, found by its title,
+// which no other process's window has.
+func ownWindow(t *testing.T) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "xdotool", "search", "--sync", "--onlyvisible",
+		"--name", "^"+regexp.QuoteMeta(windowTitle)+"$").Output()
+	ids := strings.Fields(string(out))
+	if err != nil || len(ids) == 0 {
+		t.Fatalf("xdotool search for the window titled %q: %v (found %q)", windowTitle, err, out)
+	}
+	if len(ids) > 1 {
+		t.Fatalf("%d windows titled %q, want one: %v", len(ids), windowTitle, ids)
+	}
+	return ids[0]
 }
 
 // count counts the pixels of img within 2 of c in each channel.
