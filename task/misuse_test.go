@@ -233,3 +233,11 @@ func TestOnClosedReactor(t *testing.T) {
 		t.Errorf("%d functions ran on a closed reactor", ran)
 	}
 }
+
+// TestWaitForFileEmptyPath: no file can ever exist at "": WaitForFile
+// fails at once instead of polling forever.
+func TestWaitForFileEmptyPath(t *testing.T) {
+	r, _ := fake(t)
+	failsNow(t, `WaitForFile("")`, task.WaitForFile(r, "", time.Second), "empty path")
+	noPending(t, r)
+}

@@ -22,12 +22,15 @@ import (
 // Cancelling it stops the polling, and it fails with
 // deferred.ErrCancelled. The reactor's Close stops the polling too, and
 // the Deferred fails with an error wrapping reactor.ErrClosed (at once,
-// without a check, if r is closed already). A nil r gives a Deferred
-// that has failed with an error saying so. Loop goroutine.
+// without a check, if r is closed already). A nil r or an empty path
+// (where no file can ever be) gives a Deferred that has failed with an
+// error saying so. Loop goroutine.
 func WaitForFile(r *reactor.Reactor, path string, interval time.Duration) *deferred.Deferred {
 	switch {
 	case r == nil:
 		return deferred.Fail(misuse("WaitForFile given a nil reactor"))
+	case path == "":
+		return deferred.Fail(misuse("WaitForFile given an empty path"))
 	case closed(r):
 		return deferred.Fail(onClosed("WaitForFile"))
 	}
