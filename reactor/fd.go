@@ -116,8 +116,12 @@ func (r *Reactor) set(fd int, st *fdState) {
 
 // RemoveReader stops calling fd's reader. No reader callback for fd runs
 // after it returns, even one the OS already reported in the batch being
-// dispatched. Removing what is not there does nothing. It must be called
-// on the reactor goroutine.
+// dispatched. Removing what is not there does nothing. Call it before
+// closing fd: a descriptor closed while watched is logged as a program
+// error when the reactor finds out, and until RemoveReader its reader may
+// still be called while a copy of the descriptor (dup, a child's, the
+// descriptor behind a net.Conn's File) keeps its file open. It must be
+// called on the reactor goroutine.
 func (r *Reactor) RemoveReader(fd int) { r.unwatch(fd, poller.Readable) }
 
 // RemoveWriter stops calling fd's writer, as RemoveReader.
@@ -134,16 +138,33 @@ func (r *Reactor) unwatch(fd int, ev poller.Events) {
 		st.writer = nil
 	}
 	if left := st.events(); left != 0 {
-		if err := r.p.Modify(fd, left); err == nil {
+		err := r.p.Modify(fd, left)
+		if err == nil {
 			return
 		}
 		// Closed while watched: nothing left to watch.
+		r.removeFailed(fd, err)
 		st.reader, st.writer = nil, nil
+		r.set(fd, nil)
+		r.p.Delete(fd) // said already, if it fails too
+		return
 	}
 	r.set(fd, nil)
 	if err := r.p.Delete(fd); err != nil {
-		r.log.Warn("reactor: removing descriptor", "fd", fd, "err", err)
+		r.removeFailed(fd, err)
 	}
+}
+
+// closedWhileWatched is logged, on every backend, when the reactor finds
+// that a program closed a descriptor before removing it.
+const closedWhileWatched = "reactor: descriptor closed while watched; removed it (call RemoveReader/RemoveWriter before closing)"
+
+func (r *Reactor) removeFailed(fd int, err error) {
+	if errors.Is(err, poller.ErrClosedWhileRegistered) {
+		r.log.Error(closedWhileWatched, "fd", fd)
+		return
+	}
+	r.log.Warn("reactor: removing descriptor", "fd", fd, "err", err)
 }
 
 // RemoveAll stops watching every descriptor added with AddReader or
@@ -178,7 +199,7 @@ func (r *Reactor) dispatch(events []poller.Event, pass uint64) {
 		}
 		st.served = pass
 		if e.Invalid {
-			r.log.Error("reactor: descriptor closed while watched; removed it (call RemoveReader/RemoveWriter before closing)", "fd", fd)
+			r.log.Error(closedWhileWatched, "fd", fd)
 			r.set(fd, nil)
 			continue
 		}

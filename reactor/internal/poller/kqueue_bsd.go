@@ -19,13 +19,26 @@ func init() { register("kqueue", 0, openKqueue) }
 //
 // Wakeups use EVFILT_USER where the system has it (see wakeUser in
 // kqueue_user.go) and a self-pipe in the set otherwise (kqueue_nouser.go).
+//
+// # Descriptors closed while registered
+//
+// Unlike epoll's, kqueue's filters belong to the number: close(2) removes
+// those registered under it, whatever copies of the descriptor remain
+// open (kqueue(2): "Calling close() on a file descriptor will remove any
+// kevents that reference the descriptor"). Nothing lingers to be
+// reported; a later change under the number fails with EBADF (closed)
+// or ENOENT (reused by a file without those filters), which Modify and
+// Delete report as ErrClosedWhileRegistered. Each change is a kevent
+// call of its own: with no room in the event list, kevent(2) returns at
+// the first change that fails and applies none of the rest, which would
+// leave the other filter of a reused number registered and reported on
+// every wait.
 type kqueue struct {
 	kq       int
 	interest map[int]Events
 	pipe     *pipeWaker // nil when EVFILT_USER wakes the queue
 	guard    guard
 	buf      []unix.Kevent_t
-	changes  [2]unix.Kevent_t
 }
 
 func openKqueue() (Poller, error) {
@@ -60,48 +73,15 @@ func (p *kqueue) addWaker() error {
 	return nil
 }
 
-// apply sets fd's filters from old to ev in one kevent call. With no event
-// list, kevent(2) reports the first failing change as its own error.
-func (p *kqueue) apply(fd int, old, ev Events, what string) error {
-	n := 0
-	for _, f := range [2]struct {
-		bit    Events
-		filter int
-	}{{Readable, unix.EVFILT_READ}, {Writable, unix.EVFILT_WRITE}} {
-		switch {
-		case ev&f.bit != 0 && old&f.bit == 0:
-			unix.SetKevent(&p.changes[n], fd, f.filter, unix.EV_ADD)
-			n++
-		case ev&f.bit == 0 && old&f.bit != 0:
-			unix.SetKevent(&p.changes[n], fd, f.filter, unix.EV_DELETE)
-			n++
-		}
-	}
-	if n == 0 {
-		return nil
-	}
-	if _, err := unix.Kevent(p.kq, p.changes[:n], nil, nil); err != nil {
-		return fmt.Errorf("kqueue %s fd %d: %w", what, fd, err)
-	}
-	return nil
-}
-
-// filters lists the kqueue filters of ev, read first.
-func filters(ev Events) []int {
-	switch ev & (Readable | Writable) {
-	case Readable:
-		return []int{unix.EVFILT_READ}
-	case Writable:
-		return []int{unix.EVFILT_WRITE}
-	case Readable | Writable:
-		return []int{unix.EVFILT_READ, unix.EVFILT_WRITE}
-	}
-	return nil
-}
+// filterOf pairs each direction with its kqueue filter, read first.
+var filterOf = [...]struct {
+	bit    Events
+	filter int
+}{{Readable, unix.EVFILT_READ}, {Writable, unix.EVFILT_WRITE}}
 
 // kevent1 applies one change and returns its own error. One change per
-// call, because with no room for receipts kevent(2) stops at the first
-// change that fails and leaves the rest of the list unapplied.
+// call, because with no room in the event list kevent(2) returns at the
+// first change that fails and leaves the rest of the list unapplied.
 func kevent1(kq, fd, filter, flags int) error {
 	var ch [1]unix.Kevent_t
 	unix.SetKevent(&ch[0], fd, filter, flags)
@@ -112,6 +92,39 @@ func kevent1(kq, fd, filter, flags int) error {
 		return nil
 	}
 	return err
+}
+
+// change applies flags to the filters of ev, one call each, and returns
+// the directions it applied before the first error.
+func (p *kqueue) change(fd int, ev Events, flags int) (Events, error) {
+	var done Events
+	for _, f := range filterOf {
+		if ev&f.bit == 0 {
+			continue
+		}
+		if err := kevent1(p.kq, fd, f.filter, flags); err != nil {
+			return done, err
+		}
+		done |= f.bit
+	}
+	return done, nil
+}
+
+// isGone tells the errors of a change on a descriptor closed since its
+// filters were added: close(2) removed them (kqueue(2): "Calling close()
+// on a file descriptor will remove any kevents that reference the
+// descriptor"), so the number is closed (EBADF) or names a file without
+// them (ENOENT).
+func isGone(err error) bool {
+	return errors.Is(err, unix.EBADF) || errors.Is(err, unix.ENOENT)
+}
+
+// closedWhileRegistered forgets fd, found closed by a change, with every
+// filter added under its number since.
+func (p *kqueue) closedWhileRegistered(fd int, what string, err error) error {
+	p.change(fd, p.interest[fd], unix.EV_DELETE) // each one that is left
+	delete(p.interest, fd)
+	return fmt.Errorf("kqueue %s fd %d: %w (%w)", what, fd, ErrClosedWhileRegistered, err)
 }
 
 func (p *kqueue) Add(fd int, ev Events) error {
@@ -126,10 +139,9 @@ func (p *kqueue) Add(fd int, ev Events) error {
 	if err := checkPollable(fd); err != nil {
 		return fmt.Errorf("kqueue add fd %d: %w", fd, err)
 	}
-	if err := p.apply(fd, 0, ev, "add"); err != nil {
-		// A failure on the second filter may leave the first in place.
-		p.apply(fd, ev, 0, "undo")
-		return err
+	if done, err := p.change(fd, ev, unix.EV_ADD); err != nil {
+		p.change(fd, done, unix.EV_DELETE)
+		return fmt.Errorf("kqueue add fd %d: %w", fd, err)
 	}
 	p.interest[fd] = ev
 	return nil
@@ -143,8 +155,19 @@ func (p *kqueue) Modify(fd int, ev Events) error {
 	if !ok {
 		return fmt.Errorf("kqueue modify fd %d: %w", fd, unix.ENOENT)
 	}
-	if err := p.apply(fd, old, ev, "modify"); err != nil {
-		return err
+	if done, err := p.change(fd, old&^ev, unix.EV_DELETE); err != nil {
+		p.interest[fd] = old &^ done
+		if isGone(err) {
+			return p.closedWhileRegistered(fd, "modify", err)
+		}
+		return fmt.Errorf("kqueue modify fd %d: %w", fd, err)
+	}
+	if done, err := p.change(fd, ev&^old, unix.EV_ADD); err != nil {
+		p.interest[fd] = old&ev | done
+		if errors.Is(err, unix.EBADF) {
+			return p.closedWhileRegistered(fd, "modify", err)
+		}
+		return fmt.Errorf("kqueue modify fd %d: %w", fd, err)
 	}
 	p.interest[fd] = ev
 	return nil
@@ -159,16 +182,24 @@ func (p *kqueue) Delete(fd int) error {
 		return nil
 	}
 	delete(p.interest, fd)
-	// close(2) already removed the knotes of a closed descriptor: EBADF
-	// and ENOENT are expected then.
-	if err := p.apply(fd, old, 0, "delete"); err != nil && !isGone(err) {
-		return err
+	// Every filter, each in its own call: one that fails must not
+	// leave the other registered, and reported forever.
+	var first error
+	for _, f := range filterOf {
+		if old&f.bit == 0 {
+			continue
+		}
+		if err := kevent1(p.kq, fd, f.filter, unix.EV_DELETE); err != nil && first == nil {
+			first = err
+		}
 	}
-	return nil
-}
-
-func isGone(err error) bool {
-	return errors.Is(err, unix.EBADF) || errors.Is(err, unix.ENOENT)
+	switch {
+	case first == nil:
+		return nil
+	case isGone(first):
+		return fmt.Errorf("kqueue delete fd %d: %w (%w)", fd, ErrClosedWhileRegistered, first)
+	}
+	return fmt.Errorf("kqueue delete fd %d: %w", fd, first)
 }
 
 func (p *kqueue) Wait(events []Event, timeout time.Duration) (int, error) {
@@ -214,6 +245,14 @@ func (p *kqueue) Wait(events []Event, timeout time.Duration) (int, error) {
 		case k.Filter == unix.EVFILT_WRITE:
 			ev = Writable
 		default:
+			continue
+		}
+		if p.interest[fd]&ev == 0 {
+			// A filter this poller does not hold: a leftover it cannot
+			// have made, deleted rather than reported on every wait.
+			if k.Flags&unix.EV_ERROR == 0 {
+				kevent1(p.kq, fd, int(k.Filter), unix.EV_DELETE)
+			}
 			continue
 		}
 		events[out] = Event{FD: int32(fd), Events: ev}

@@ -100,6 +100,10 @@ func (p *pollPoller) Modify(fd int, ev Events) error {
 	if !ok {
 		return fmt.Errorf("poll modify fd %d: %w", fd, unix.ENOENT)
 	}
+	if err := isOpen(fd); err != nil {
+		p.changed(func() { p.remove(int32(fd)) })
+		return fmt.Errorf("poll modify fd %d: %w (%w)", fd, ErrClosedWhileRegistered, err)
+	}
 	if err := p.probe.modify(fd, ev&^eventsOf(p.fds[i].Events)); err != nil {
 		return fmt.Errorf("poll modify fd %d: %w", fd, err)
 	}
@@ -111,8 +115,23 @@ func (p *pollPoller) Delete(fd int) error {
 	if checkFD(fd, "") != nil {
 		return nil // never registered
 	}
-	if _, ok := p.slot[int32(fd)]; ok {
-		p.changed(func() { p.remove(int32(fd)) })
+	if _, ok := p.slot[int32(fd)]; !ok {
+		return nil
+	}
+	p.changed(func() { p.remove(int32(fd)) })
+	// Nothing to undo in the kernel, but the program closed fd while
+	// registered: say so, as the other backends do.
+	if err := isOpen(fd); err != nil {
+		return fmt.Errorf("poll delete fd %d: %w (%w)", fd, ErrClosedWhileRegistered, err)
+	}
+	return nil
+}
+
+// isOpen returns EBADF if fd is not an open descriptor.
+func isOpen(fd int) error {
+	_, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0)
+	if err == unix.EBADF {
+		return err
 	}
 	return nil
 }

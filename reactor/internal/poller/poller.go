@@ -27,7 +27,8 @@ type Event struct {
 	FD     int32
 	Events Events
 	// Invalid is true when the descriptor was closed while still
-	// registered (poll's POLLNVAL). The poller has already dropped it.
+	// registered (poll's POLLNVAL; epoll's set rebuilt without it). The
+	// poller has already dropped it.
 	Invalid bool
 }
 
@@ -40,7 +41,13 @@ type Event struct {
 //   - Modify replaces the interest set of a registered fd (ev never empty).
 //   - Delete forgets fd. After Delete, Wait never reports that fd, even from
 //     the batch in hand: the caller discards the rest of a batch's events
-//     for an fd it deleted while dispatching them.
+//     for an fd it deleted while dispatching them. That holds even when the
+//     program closed fd before Delete while a copy keeps its file open
+//     (see epoll's doc): nothing of the old file is reported again, under
+//     that number or any other; at most one wait returns early for it.
+//   - A Modify or Delete that finds fd closed since Add (or, where the
+//     backend can tell, its number naming another file now) forgets fd and
+//     returns an error wrapping ErrClosedWhileRegistered.
 //   - Wait fills events and returns how many it filled. Its timeout:
 //     timeout < 0: blocks indefinitely;
 //     timeout == 0: does not block, just polls;
@@ -64,6 +71,11 @@ type Poller interface {
 	FD() (int, error)
 	Close() error
 }
+
+// ErrClosedWhileRegistered is wrapped by the error of a Modify or Delete
+// that found its descriptor closed since Add: the program closed it
+// before removing it. The poller has forgotten the descriptor.
+var ErrClosedWhileRegistered = errors.New("descriptor closed while registered")
 
 // ErrUnknownBackend is returned by New for a name this OS does not have.
 var ErrUnknownBackend = errors.New("unknown reactor backend")

@@ -32,11 +32,14 @@ func (pr *prober) modify(fd int, added Events) error {
 		unix.CloseOnExec(kq)
 		pr.kq, pr.opened = kq, true
 	}
-	for _, filter := range filters(added) {
-		if err := kevent1(pr.kq, fd, filter, unix.EV_ADD); err != nil {
+	for _, f := range filterOf {
+		if added&f.bit == 0 {
+			continue
+		}
+		if err := kevent1(pr.kq, fd, f.filter, unix.EV_ADD); err != nil {
 			return err
 		}
-		kevent1(pr.kq, fd, filter, unix.EV_DELETE)
+		kevent1(pr.kq, fd, f.filter, unix.EV_DELETE)
 	}
 	return nil
 }
