@@ -46,7 +46,7 @@
 // a nil reactor or function, a LoopingCall or Cooperator not made by its
 // constructor) is reported as an error that names the mistake (for Start,
 // DeferLater and WaitForFile, a Deferred that has failed), never as a
-// panic.
+// panic; for a nil or zero value, the error wraps deferred.ErrNil.
 //
 // # Closing the reactor
 //

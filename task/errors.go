@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/loomkit/loom/deferred"
 	"github.com/loomkit/loom/reactor"
 )
 
@@ -71,7 +72,11 @@ func onClosed(what string) error {
 }
 
 // misuse is the error of a call that cannot work: on a nil or zero
-// value, or with a nil argument.
-func misuse(format string, args ...any) error {
-	return fmt.Errorf("task: "+format, args...)
-}
+// value, or with a nil argument. It wraps deferred.ErrNil, as the
+// deferred package's errors for the same mistakes do.
+func misuse(what string) error { return &nilError{what} }
+
+type nilError struct{ what string }
+
+func (e *nilError) Error() string { return "task: " + e.what }
+func (e *nilError) Unwrap() error { return deferred.ErrNil }

@@ -25,11 +25,15 @@ func noPanic(t *testing.T, what string, f func()) {
 	f()
 }
 
-// wantErr fails t unless err is an error whose text contains want.
+// wantErr fails t unless err is an error whose text contains want and,
+// for a nil or zero value where a value is needed, wraps deferred.ErrNil.
 func wantErr(t *testing.T, what string, err error, want string) {
 	t.Helper()
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("%s: error %v, want one saying %q", what, err, want)
+	}
+	if want != "empty path" && !errors.Is(err, deferred.ErrNil) {
+		t.Errorf("%s: error %v does not wrap deferred.ErrNil", what, err)
 	}
 }
 

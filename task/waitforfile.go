@@ -30,7 +30,7 @@ func WaitForFile(r *reactor.Reactor, path string, interval time.Duration) *defer
 	case r == nil:
 		return deferred.Fail(misuse("WaitForFile given a nil reactor"))
 	case path == "":
-		return deferred.Fail(misuse("WaitForFile given an empty path"))
+		return deferred.Fail(errors.New("task: WaitForFile given an empty path"))
 	case closed(r):
 		return deferred.Fail(onClosed("WaitForFile"))
 	}
