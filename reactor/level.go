@@ -5,6 +5,25 @@ import (
 	"sync"
 )
 
+// goid returns the calling goroutine's id, read from the first line of
+// its stack trace ("goroutine 18 [running]:").
+func goid() uint64 {
+	var buf [32]byte
+	b := buf[:runtime.Stack(buf[:], false)]
+	const prefix = "goroutine "
+	if len(b) < len(prefix) || string(b[:len(prefix)]) != prefix {
+		return 0
+	}
+	var id uint64
+	for _, c := range b[len(prefix):] {
+		if c < '0' || c > '9' {
+			break
+		}
+		id = id*10 + uint64(c-'0')
+	}
+	return id
+}
+
 // Coroutines and nested main loops.
 //
 // A coroutine made by iter.Pull must be resumed at the cgo-callback depth
@@ -62,29 +81,65 @@ func (r *Reactor) unnestedReady() bool {
 }
 
 // atBase reports whether the code running now is at the outermost depth
-// the reactor has seen, measuring it (a walk of the stack, a few
+// the reactor has seen, on the goroutine that runs the loop there (or a
+// coroutine it made), measuring it (a walk of the stack, a few
 // microseconds) only in a program that has made cgo calls.
 func (r *Reactor) atBase() bool {
 	if runtime.NumCgoCall() == 0 && !r.levelSeen {
 		return true // no cgo, no callbacks: one depth
 	}
-	l := r.level()
-	if !r.levelSeen || l < r.baseLevel {
-		r.levelSeen, r.baseLevel = true, l
+	l, coro := r.level()
+	if !r.levelSeen || l < r.baseLevel && r.depth > 0 {
+		r.levelSeen, r.baseLevel, r.baseG = true, l, goid()
+		return true
 	}
-	return l == r.baseLevel
+	return l == r.baseLevel && (coro || goid() == r.baseG)
 }
 
 // level is the cgo-callback depth of the calling code. On a coroutine's
 // goroutine (created by an unnested call, at the base depth) the
 // callbacks of its own stack count on top of its creator's depth.
-func (r *Reactor) level() int {
-	n, coro := cgoCallbacks()
+func (r *Reactor) level() (n int, coro bool) {
+	n, coro = cgoCallbacks()
 	if coro && r.levelSeen {
 		n += r.baseLevel
 	}
-	return n
+	return n, coro
 }
+
+// SetNest gives the reactor a way to run code one cgo callback deeper
+// than its caller: nest calls f from C. A GUI loop whose passes run
+// inside a callback of the toolkit (gtkloop) sets it, so that Close,
+// called after the toolkit's main loop has returned, can still run the
+// unnested calls that end suspended coroutines at the depth they were
+// made at. It must be called on the reactor goroutine.
+func (r *Reactor) SetNest(nest func(f func())) { r.nest = nest }
+
+// drainUnnested runs the unnested calls still queued at Close: at the
+// base depth if Close runs there, or reached through SetNest's function
+// from above it. Calls that cannot be run at their depth are dropped
+// (their coroutines stay parked) and counted in the log.
+func (r *Reactor) drainUnnested() {
+	for tries := 0; len(r.unnested) > 0 && tries < 4; tries++ {
+		if r.atBase() {
+			r.runUnnested()
+			continue
+		}
+		l, _ := r.level()
+		if r.nest == nil || l >= r.baseLevel || goid() != r.baseG {
+			break
+		}
+		r.nest(r.drainUnnested)
+	}
+	if n := len(r.unnested); n > 0 {
+		r.log.Warn("reactor: Close could not reach the depth coroutines were made at; their goroutines stay parked "+
+			"(close the reactor on the loop's goroutine, or before the GUI's main loop returns)", "calls", n)
+		r.unnested = nil
+	}
+}
+
+// Closed reports whether Close has been called. Any goroutine.
+func (r *Reactor) Closed() bool { return r.closed.Load() }
 
 var cgoFrames struct {
 	sync.Mutex

@@ -38,12 +38,14 @@ type Reactor struct {
 	seq    uint64
 	aside  []*DelayedCall // runTimers' reusable buffer
 
-	soon []func() // CallSoon's queue
+	soon []func()   // CallSoon's queue
+	free [][]func() // spare queue buffers, reused so steady state allocates nothing
 
-	unnested  []func()   // CallSoonUnnested's queue
-	levelSeen bool       // baseLevel has been measured
-	baseLevel int        // the outermost cgo-callback depth of a pass
-	free      [][]func() // spare queue buffers, reused so steady state allocates nothing
+	unnested  []func()     // CallSoonUnnested's queue
+	levelSeen bool         // baseLevel has been measured
+	baseLevel int          // the outermost cgo-callback depth of a pass
+	baseG     uint64       // the goroutine that runs passes at baseLevel
+	nest      func(func()) // SetNest's
 
 	gmu     sync.Mutex
 	gq      []func() // CallFromGoroutine's queue
@@ -235,7 +237,8 @@ func (r *Reactor) EndRun() {
 // (an embedding loop that ended without Stop: a GTK program quit with
 // gtk.MainQuit) is stopped first: Close fires Shutdown and runs passes
 // until its triggers are done, within the shutdown timeout. Then Close
-// runs the OnClose hooks; then it cancels every
+// runs the OnClose hooks, and the CallSoonUnnested calls they queue (at
+// the loop's depth: see SetNest); then it cancels every
 // DeferToGoroutine Deferred still pending (the context of running work is
 // cancelled; work still queued never starts), and drops the timers and
 // calls still queued. Calls made after Close are dropped too. Close does
@@ -250,6 +253,7 @@ func (r *Reactor) Close() error {
 	}
 	r.shutdown()
 	r.runCloseHooks()
+	r.drainUnnested()
 	r.closed.Store(true)
 	r.pool.close()
 	if r.signals != nil {

@@ -4,7 +4,9 @@ package nesttest
 
 import (
 	"iter"
+	"log/slog"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/loomkit/loom/reactor"
@@ -155,5 +157,54 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Close, called after the GUI's main loop has returned (one callback
+// higher than the loop's passes), runs the unnested calls its hooks queue
+// through SetNest's function, at the depth the coroutines were made at;
+// without one it leaves them parked rather than abort.
+func TestCloseReachesTheLoopsDepth(t *testing.T) {
+	for _, withNest := range []bool{true, false} {
+		func() {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			var logged strings.Builder
+			r, err := reactor.New(reactor.WithoutSignalHandlers(), reactor.WithLogger(slog.New(slog.NewTextHandler(&logged, nil))))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if withNest {
+				r.SetNest(Nest)
+			}
+			var next func() (struct{}, bool)
+			var stop func()
+			ended := false
+			Nest(func() { // the main loop
+				r.CallSoonUnnested(func() {
+					next, stop = iter.Pull(func(yield func(struct{}) bool) {
+						for yield(struct{}{}) {
+						}
+						ended = true
+					})
+					next()
+				})
+				must(t, r.RunOnce(0))
+			})
+			r.OnClose(func() { r.CallSoonUnnested(stop) })
+			must(t, r.Close()) // the main loop has returned
+			if withNest && !ended {
+				t.Error("Close with SetNest did not end the coroutine")
+			}
+			if !withNest {
+				if ended {
+					t.Error("Close without SetNest resumed the coroutine at the wrong depth (and lived?)")
+				}
+				if !strings.Contains(logged.String(), "stay parked") {
+					t.Errorf("Close without SetNest did not say it left a coroutine parked:\n%s", logged.String())
+				}
+				Nest(func() { stop() })
+			}
+		}()
 	}
 }
