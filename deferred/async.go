@@ -4,6 +4,24 @@ import "iter"
 
 // Loop is the part of a reactor that deferred needs; *reactor.Reactor
 // implements it.
+//
+// A Loop may have more methods, which deferred uses when they are there
+// (*reactor.Reactor has the first two):
+//
+//	// OnClose arranges for f to run on the loop goroutine when the loop
+//	// is closed, before it releases anything; remove cancels that.
+//	OnClose(f func()) (remove func())
+//	// CallSoonUnnested is CallSoon for a call that creates or resumes a
+//	// coroutine: it runs only in a pass at the loop's outermost
+//	// cgo-callback depth, never inside a nested (modal) main loop.
+//	CallSoonUnnested(f func())
+//	// Closed returns a channel closed once the loop is closed. Any
+//	// goroutine.
+//	Closed() <-chan struct{}
+//
+// With OnClose, closing the loop ends the coroutines suspended on it and
+// the Waits for it, see Async and Wait; Closed lets them know of a Close
+// that came first.
 type Loop interface {
 	// CallSoon runs f on the loop goroutine on its next pass. Loop
 	// goroutine only.
@@ -11,6 +29,29 @@ type Loop interface {
 	// CallFromGoroutine queues f to run on the loop goroutine and wakes
 	// the loop. Any goroutine.
 	CallFromGoroutine(f func())
+}
+
+// The optional methods of a Loop.
+type (
+	closeHooker interface {
+		OnClose(f func()) (remove func())
+	}
+	unnestedCaller interface{ CallSoonUnnested(f func()) }
+	closedNotifier interface{ Closed() <-chan struct{} }
+)
+
+// loopClosed reports whether loop says it is closed.
+func loopClosed(loop Loop) bool {
+	c, ok := loop.(closedNotifier)
+	if !ok {
+		return false
+	}
+	select {
+	case <-c.Closed():
+		return true
+	default:
+		return false
+	}
 }
 
 // Awaitable is what Await, Wait and CancelOnDone accept: a *Deferred (whose
@@ -59,22 +100,30 @@ func split(r any) (any, error) {
 // Await. A Co must not be used outside the body it was given to.
 type Co struct {
 	loop          Loop
+	soon          func(func()) // the loop's CallSoonUnnested, or its CallSoon
 	next          func() (struct{}, bool)
 	yield         func(struct{}) bool
 	resumeFn      func()
 	res           asyncResult
+	unhook        func() // removes the loop's OnClose hook
+	level         int    // threadLevel at creation
 	started       bool
 	done          bool
 	inBody        bool
+	parked        bool // suspended in Await until a resume
+	closed        bool // the loop was closed: Await no longer suspends
 	cancelPending bool
-	cur           interface{ abort() }
+	cur           interface {
+		abort()
+		close()
+	}
 }
 
 // asyncResult is the typed side of a coroutine: its body and its promise.
 type asyncResult interface {
 	run(co *Co)
 	finish()
-	cancelled()
+	fail(f *Failure)
 }
 
 type asyncOf[T any] struct {
@@ -102,9 +151,9 @@ func (a *asyncOf[T]) finish() {
 	a.p.settle(a.v, nil)
 }
 
-func (a *asyncOf[T]) cancelled() {
+func (a *asyncOf[T]) fail(f *Failure) {
 	var zero T
-	a.p.settle(zero, newFailure(ErrCancelled, 2))
+	a.p.settle(zero, f)
 }
 
 // Async runs body as a coroutine on the loop goroutine and returns a promise
@@ -134,8 +183,25 @@ func (a *asyncOf[T]) cancelled() {
 // returns an error wrapping ErrWaitCycle.
 //
 // While the body waits, its coroutine keeps a parked goroutine. A body
-// waiting for something that never settles keeps it for good: cancel the
-// promise to end it (CancelOnDone ties that to a context).
+// waiting for something that never settles keeps it until the promise is
+// cancelled (CancelOnDone ties that to a context) or the loop is closed.
+//
+// Closing the loop (if the loop has OnClose, as a reactor does) ends every
+// coroutine on it, inside Close: a body that has not started never runs,
+// and its promise is rejected with an error wrapping ErrLoopClosed; a
+// suspended body is resumed at once, its Await returning an error wrapping
+// ErrLoopClosed (or the result, if it had arrived), and from then on Await
+// returns a result that is already there and ErrLoopClosed for anything
+// else, without suspending, so the body runs to its end, its cleanup
+// included, and its promise settles. No goroutine of it remains. A body
+// must therefore not loop on an Await that fails. One exception: a
+// coroutine can only be resumed at the cgo-callback depth it was created
+// at, and a GUI program usually closes the reactor after its main loop has
+// returned, one callback shallower than the loop's passes. A coroutine
+// suspended then is not resumed (that would abort the program): its
+// promise is rejected with ErrLoopClosed, its goroutine stays parked, and
+// a warning is logged. Async on a closed loop gives a promise rejected with
+// ErrLoopClosed if the loop has Closed; otherwise the body never runs.
 //
 // A nil loop or body gives a promise rejected with an error wrapping
 // ErrNil. Loop goroutine.
@@ -146,11 +212,20 @@ func Async[T any](loop Loop, body func(co *Co) (T, error)) *Promise[T] {
 	case body == nil:
 		return rejectNil[T]("the body given to Async")
 	}
+	if loopClosed(loop) {
+		return Rejected[T](errLoopClosed)
+	}
 	p := &Promise[T]{decides: true}
-	co := &Co{loop: loop, res: &asyncOf[T]{p: p, body: body}}
+	co := &Co{loop: loop, soon: loop.CallSoon, res: &asyncOf[T]{p: p, body: body}}
+	if u, ok := loop.(unnestedCaller); ok {
+		co.soon = u.CallSoonUnnested
+	}
 	co.resumeFn = co.resume
 	p.canceller = co.cancel
-	loop.CallSoon(co.start)
+	if h, ok := loop.(closeHooker); ok {
+		co.unhook = h.OnClose(co.loopClosed)
+	}
+	co.soon(co.start)
 	return p
 }
 
@@ -159,21 +234,44 @@ func (co *Co) start() {
 		return
 	}
 	co.started = true
+	if co.unhook != nil {
+		co.level = threadLevel()
+	}
 	co.next, _ = iter.Pull(func(yield func(struct{}) bool) {
 		co.yield = yield
 		co.res.run(co)
 	})
-	co.resume()
+	co.step()
 }
 
+// resume goes on with the body suspended in Await; it does nothing if the
+// body is not suspended (a resume already made by Close).
 func (co *Co) resume() {
+	if !co.parked {
+		return
+	}
+	co.parked = false
+	co.step()
+}
+
+// step runs the body until it suspends or returns.
+func (co *Co) step() {
 	co.inBody = true
 	_, more := co.next()
 	co.inBody = false
 	if !more {
-		co.done = true
-		co.cur = nil
+		co.end()
 		co.res.finish()
+	}
+}
+
+// end marks the coroutine finished and removes its close hook.
+func (co *Co) end() {
+	co.done = true
+	co.cur = nil
+	if co.unhook != nil {
+		co.unhook()
+		co.unhook = nil
 	}
 }
 
@@ -181,12 +279,41 @@ func (co *Co) cancel() {
 	switch {
 	case co.done:
 	case !co.started:
-		co.done = true
-		co.res.cancelled()
+		co.end()
+		co.res.fail(newFailure(ErrCancelled, 2))
 	case co.inBody:
 		co.cancelPending = true
 	case co.cur != nil:
 		co.cur.abort()
+	}
+}
+
+// loopClosed is the coroutine's OnClose hook: it ends the coroutine, see
+// Async.
+func (co *Co) loopClosed() {
+	co.unhook = nil // the loop has dropped the hook
+	if co.done {
+		return
+	}
+	co.closed = true
+	switch {
+	case !co.started:
+		co.end()
+		co.res.fail(newFailure(errLoopClosed, 2))
+	case co.inBody:
+		// The body itself closed the loop: its next Await that would
+		// suspend returns ErrLoopClosed instead.
+	case co.level < 0 || co.level != threadLevel():
+		// Switching to the coroutine here would abort the program.
+		co.parked = false
+		co.end()
+		co.res.fail(newFailure(errLoopClosedParked, 2))
+		currentLogger().Warn("deferred: the loop was closed at another cgo-callback depth than the coroutine was created at " +
+			"(a GUI loop closed after its main loop returned); the coroutine cannot be resumed there, so its goroutine stays parked " +
+			"and its promise is rejected with ErrLoopClosed")
+	default:
+		co.cur.close()
+		co.resume()
 	}
 }
 
@@ -215,9 +342,13 @@ func Await[T any](co *Co, a Awaitable[T]) (T, error) {
 	if v, err, ok := a.poll(); ok {
 		return v, err
 	}
+	if co.closed {
+		return zero, newFailure(errLoopClosed, 2)
+	}
 	w := &wait[T]{co: co, a: a}
 	co.cur = w
 	a.subscribe(w.deliver)
+	co.parked = true
 	co.yield(struct{}{})
 	co.cur = nil
 	return w.v, w.err
@@ -240,8 +371,16 @@ func (w *wait[T]) deliver(v T, err error) bool {
 	}
 	w.done = true
 	w.v, w.err = v, err
-	w.co.loop.CallSoon(w.co.resumeFn)
+	w.co.soon(w.co.resumeFn)
 	return true
+}
+
+// close ends the wait with ErrLoopClosed, unless its result has come.
+func (w *wait[T]) close() {
+	if !w.done {
+		w.done = true
+		w.err = newFailure(errLoopClosed, 2)
+	}
 }
 
 // abort cancels what the coroutine awaits; the wait goes on until that

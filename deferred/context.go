@@ -42,8 +42,16 @@ func CancelOnDone[T any](ctx context.Context, loop Loop, a Awaitable[T]) {
 // ctx ends it. Wait reaches a through loop.CallFromGoroutine. Like Await, it
 // takes a Deferred's result (the chain goes on with nil); if ctx ends the
 // wait first, the result is left in the chain when it comes. Wait does not
-// cancel a. A nil loop or a gives an error wrapping ErrNil at once. Any
-// goroutine except the loop goroutine.
+// cancel a.
+//
+// A closed loop can deliver nothing: if the loop is closed while Wait waits
+// or before it, Wait returns an error wrapping ErrLoopClosed. With Closed
+// (see Loop), a result settled during the Close, such as a coroutine's that
+// Close ends, still comes first; with OnClose alone, Wait learns of the
+// Close from a hook of its own, which may run before the hooks that settle
+// a, and Wait called after the Close blocks until ctx ends. A nil loop or a
+// gives an error wrapping ErrNil at once. Any goroutine except the loop
+// goroutine.
 func Wait[T any](ctx context.Context, loop Loop, a Awaitable[T]) (T, error) {
 	var zero T
 	switch {
@@ -61,28 +69,59 @@ func Wait[T any](ctx context.Context, loop Loop, a Awaitable[T]) (T, error) {
 		delivered
 		abandoned
 	)
+	var closed <-chan struct{}
+	if c, ok := loop.(closedNotifier); ok {
+		closed = c.Closed()
+	}
 	ch := make(chan result, 1)
 	var state atomic.Int32
+	deliver := func(v T, err error) bool {
+		if !state.CompareAndSwap(waiting, delivered) {
+			return false
+		}
+		ch <- result{v, err}
+		return true
+	}
+	var unhook func() // loop goroutine only
 	loop.CallFromGoroutine(func() {
 		if state.Load() == abandoned {
 			return
 		}
 		a.subscribe(func(v T, err error) bool {
-			if !state.CompareAndSwap(waiting, delivered) {
-				return false
+			if unhook != nil {
+				unhook()
+				unhook = nil
 			}
-			ch <- result{v, err}
-			return true
+			return deliver(v, err)
 		})
+		// A Closed channel tells of the Close after its hooks have run,
+		// so a result they settle comes first; without one, a hook
+		// must tell.
+		if h, ok := loop.(closeHooker); ok && closed == nil && state.Load() == waiting {
+			unhook = h.OnClose(func() {
+				unhook = nil
+				deliver(zero, newFailure(errWaitClosed, 2))
+			})
+		}
 	})
+	var abandon error
 	select {
 	case r := <-ch:
 		return r.v, r.err
 	case <-ctx.Done():
-		if state.CompareAndSwap(waiting, abandoned) {
-			return zero, ctx.Err()
-		}
+		abandon = ctx.Err()
+	case <-closed:
+		abandon = newFailure(errWaitClosed, 2)
+	}
+	if !state.CompareAndSwap(waiting, abandoned) {
 		r := <-ch
 		return r.v, r.err
 	}
+	loop.CallFromGoroutine(func() {
+		if unhook != nil {
+			unhook()
+			unhook = nil
+		}
+	})
+	return zero, abandon
 }

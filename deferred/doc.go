@@ -34,7 +34,31 @@
 // Promises with Await, and returns a Promise for its result. It is built on
 // iter.Pull: the body runs on its own goroutine but never at the same time
 // as the loop's callbacks, because control passes back and forth
-// explicitly.
+// explicitly. Cancelling the promise cancels what the body awaits, and
+// Await returns what that finally gives.
+//
+// # Closing the loop
+//
+// A coroutine suspended on a loop that is closed would keep its goroutine
+// for good, and a Wait for a result from a closed loop would block. So, on
+// a loop with OnClose (a reactor), Close ends both, inside Close:
+//
+//   - a coroutine that has not started never runs; its promise is rejected
+//     with an error wrapping ErrLoopClosed;
+//   - a suspended coroutine is resumed at once: the Await it is in returns
+//     an error wrapping ErrLoopClosed (or its result, if that had come), and
+//     every later Await of the body returns a result that is already there,
+//     or ErrLoopClosed, without suspending. The body runs to its end, its
+//     cleanup included, its promise settles, and its goroutine is gone;
+//   - a Wait returns an error wrapping ErrLoopClosed; one that begins after
+//     the Close does too if the loop has Closed (see Loop and Wait).
+//
+// The coroutines end in Close's own goroutine, which must therefore be the
+// loop goroutine at the cgo-callback depth of the loop's passes. A GUI
+// program usually closes its reactor after the main loop has returned, one
+// callback shallower: resuming a coroutine there would make the Go runtime
+// abort the program, so such a coroutine is left parked, its promise
+// rejected with ErrLoopClosed, and a warning logged.
 //
 // # Goroutines
 //
@@ -80,8 +104,16 @@
 // A coroutine created outside a cgo callback and resumed inside one (all GTK
 // dispatch is a cgo callback) dies with "coro: OS thread locking must match
 // locking at coroutine creation"; so Async creates the coroutine from a
-// loop callback (Loop.CallSoon), and every resume after a suspension is a
-// loop callback too, at the same depth. Awaiting a result that is already
-// there does not suspend, so long runs of such awaits keep a flat stack and
-// no extra goroutines.
+// loop callback (Loop.CallSoon, or CallSoonUnnested when the loop has it,
+// which keeps it out of nested modal loops), and every resume after a
+// suspension is a loop callback too, at the same depth. At Close, a
+// coroutine is resumed only if the cgo callbacks on the stack (counted by
+// walking it, only in a program that has made cgo calls) are as many as at
+// its creation. Awaiting a result that is already there does not suspend,
+// so long runs of such awaits keep a flat stack and no extra goroutines.
+//
+// A Lock, Semaphore or Queue keeps its waiters in a first-in, first-out
+// list with a head index; cancelled waiters are marked and skipped, and
+// dropped in one pass when they are most of the list, so waiting, handing
+// over and cancelling cost O(1) amortised however many wait.
 package deferred

@@ -42,6 +42,12 @@ var (
 	// callback returned the next one), which can never fire otherwise.
 	ErrWaitCycle = errors.New("deferred: Deferreds wait on each other in a cycle")
 
+	// ErrLoopClosed is wrapped by the error a coroutine's Await returns, and
+	// its promise is rejected with, when the loop it runs on is closed, and
+	// by the error of a Wait for a result that the closed loop can no
+	// longer deliver.
+	ErrLoopClosed = errors.New("deferred: loop closed")
+
 	// ErrNil is wrapped by the error of a call given nil where it needs a
 	// value: a nil *Deferred, *Promise, Co, Loop or function, a nil member
 	// of a DeferredList, Gather or Race, or a zero Resolver. The error's
@@ -62,5 +68,8 @@ var (
 	errNilError         = errors.New("deferred: Errback called with a nil error")
 	errCircular         = fmt.Errorf("%w: a callback returned the Deferred it was attached to", ErrWaitCycle)
 	errAwaitOutsideBody = errors.New("deferred: Await called outside the body of its coroutine")
+	errLoopClosed       = fmt.Errorf("%w while a coroutine awaited", ErrLoopClosed)
+	errLoopClosedParked = fmt.Errorf("%w at another cgo-callback depth than the coroutine was made at; its goroutine stays parked", ErrLoopClosed)
+	errWaitClosed       = fmt.Errorf("%w before the awaited result came", ErrLoopClosed)
 	errAwaitCycle       = fmt.Errorf("%w: cancelling what a coroutine awaits came back to cancel the coroutine", ErrWaitCycle)
 )
