@@ -252,6 +252,14 @@ func (p *pollPoller) Close() error {
 	return err
 }
 
+// embedRecheck bounds how long the embedding goroutine's poll sleeps.
+// While poll(2) sleeps it holds a reference to every file in its set
+// (Linux does not wake it on close), so a descriptor the program closed
+// while registered would keep its file open (a socket's peer sees no end
+// of file) until something else woke it. Waking at least this often lets
+// go of such a file, and the next poll reports its number as POLLNVAL.
+var embedRecheck = time.Second
+
 // pollEmbed is the goroutine behind pollPoller.FD.
 type pollEmbed struct {
 	p      *pollPoller
@@ -293,14 +301,14 @@ func (e *pollEmbed) loop() {
 		set = append(set[:0], unix.PollFd{Fd: int32(e.ctl.fd()), Events: unix.POLLIN})
 		set = append(set, e.p.fds...)
 		e.p.mu.Unlock()
-		n, err := unix.Poll(set, -1)
+		n, err := unix.Poll(set, millis(embedRecheck))
 		select {
 		case <-e.done:
 			return
 		default:
 		}
 		if err != nil || n == 0 {
-			continue // EINTR
+			continue // EINTR, or time to take a new snapshot
 		}
 		if set[0].Revents != 0 {
 			e.ctl.drain()

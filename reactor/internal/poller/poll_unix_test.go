@@ -5,6 +5,7 @@ package poller
 import (
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -84,6 +85,45 @@ func TestPollRoundRobinSurvivesSetChanges(t *testing.T) {
 				t.Fatalf("step %d: ready fd %d not served in %d waits of %d with %d watched",
 					step, rd[i], (watched+2)/3, len(events), watched)
 			}
+		}
+	}
+}
+
+// A descriptor closed while registered, with the poll backend embedded:
+// the embedding goroutine's poll(2) holds a reference to every file in
+// its snapshot, so the file outlives its last descriptor (a socket's
+// peer sees no end of file) for as long as that poll sleeps. It must
+// wake within a bounded time to let go.
+func TestPollEmbedLetsClosedFilesGo(t *testing.T) {
+	defer func(d time.Duration) { embedRecheck = d }(embedRecheck)
+	embedRecheck = 50 * time.Millisecond
+	p, err := openPoll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if _, err := p.FD(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(s[0])
+	for _, fd := range s {
+		if err := p.Add(fd, Readable); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(20 * time.Millisecond) // the embedder is asleep in poll(2) on both
+	unix.Close(s[1])                  // a program bug: closed while registered
+	hup := []unix.PollFd{{Fd: int32(s[0]), Events: unix.POLLIN}}
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		if n, _ := unix.Poll(hup, 10); n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the closed socket's peer saw no end of file in 5s: its file is still held")
 		}
 	}
 }
