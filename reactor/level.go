@@ -47,27 +47,47 @@ func goid() uint64 {
 // gtk.Main) that is deeper than the loop's own. Calls wait, in order,
 // until the loop is back at that depth. Without a GUI loop every pass is
 // at the same depth, and it behaves as CallSoon. Code that creates or
-// resumes a coroutine (iter.Pull) from loop callbacks uses it. It must be
-// called on the reactor goroutine.
-func (r *Reactor) CallSoonUnnested(f func()) {
+// resumes a coroutine (iter.Pull) from loop callbacks uses it. The
+// returned function cancels the call if it has not run. It must be called
+// on the reactor goroutine.
+func (r *Reactor) CallSoonUnnested(f func()) (cancel func()) {
 	if r.closed.Load() || f == nil {
-		return
+		return func() {}
 	}
-	r.unnested = append(r.unnested, f)
+	c := &unnestedCall{f: f}
+	r.unnested = append(r.unnested, c)
+	r.unnestedLive++
 	r.nudge()
+	return func() {
+		if c.f != nil {
+			c.f = nil
+			r.unnestedLive--
+		}
+	}
 }
+
+type unnestedCall struct{ f func() }
 
 // runUnnested runs the unnested calls queued before it, if this pass is
 // at the outermost depth.
 func (r *Reactor) runUnnested() bool {
-	if len(r.unnested) == 0 || !r.atBase() {
+	if r.unnestedLive == 0 {
+		clear(r.unnested)
+		r.unnested = r.unnested[:0]
+		return false
+	}
+	if !r.atBase() {
 		return false
 	}
 	batch := r.unnested
 	r.unnested = nil
-	for i, f := range batch {
+	for i, c := range batch {
 		batch[i] = nil
-		r.call(f, "unnested call", -1)
+		if f := c.f; f != nil {
+			c.f = nil
+			r.unnestedLive--
+			r.call(f, "unnested call", -1)
+		}
 	}
 	if r.unnested == nil {
 		r.unnested = batch[:0]
@@ -77,7 +97,7 @@ func (r *Reactor) runUnnested() bool {
 
 // unnestedReady reports whether queued unnested calls could run now.
 func (r *Reactor) unnestedReady() bool {
-	return len(r.unnested) > 0 && r.atBase()
+	return r.unnestedLive > 0 && r.atBase()
 }
 
 // atBase reports whether the code running now is at the outermost depth
@@ -120,7 +140,7 @@ func (r *Reactor) SetNest(nest func(f func())) { r.nest = nest }
 // from above it. Calls that cannot be run at their depth are dropped
 // (their coroutines stay parked) and counted in the log.
 func (r *Reactor) drainUnnested() {
-	for tries := 0; len(r.unnested) > 0 && tries < 4; tries++ {
+	for tries := 0; r.unnestedLive > 0 && tries < 4; tries++ {
 		if r.atBase() {
 			r.runUnnested()
 			continue
@@ -131,10 +151,10 @@ func (r *Reactor) drainUnnested() {
 		}
 		r.nest(r.drainUnnested)
 	}
-	if n := len(r.unnested); n > 0 {
+	if n := r.unnestedLive; n > 0 {
 		r.log.Warn("reactor: Close could not reach the depth coroutines were made at; their goroutines stay parked "+
 			"(close the reactor on the loop's goroutine, or before the GUI's main loop returns)", "calls", n)
-		r.unnested = nil
+		r.unnested, r.unnestedLive = nil, 0
 	}
 }
 

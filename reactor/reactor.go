@@ -41,11 +41,12 @@ type Reactor struct {
 	soon []func()   // CallSoon's queue
 	free [][]func() // spare queue buffers, reused so steady state allocates nothing
 
-	unnested  []func()     // CallSoonUnnested's queue
-	levelSeen bool         // baseLevel has been measured
-	baseLevel int          // the outermost cgo-callback depth of a pass
-	baseG     uint64       // the goroutine that runs passes at baseLevel
-	nest      func(func()) // SetNest's
+	unnested     []*unnestedCall // CallSoonUnnested's queue
+	unnestedLive int             // calls in it not cancelled
+	levelSeen    bool            // baseLevel has been measured
+	baseLevel    int             // the outermost cgo-callback depth of a pass
+	baseG        uint64          // the goroutine that runs passes at baseLevel
+	nest         func(func())    // SetNest's
 
 	gmu     sync.Mutex
 	gq      []func() // CallFromGoroutine's queue
@@ -265,7 +266,7 @@ func (r *Reactor) Close() error {
 	for _, c := range r.timers {
 		c.state, c.index, c.f = cancelled, -1, nil
 	}
-	r.fds, r.nfds, r.timers, r.soon, r.unnested = nil, 0, nil, nil, nil
+	r.fds, r.nfds, r.timers, r.soon, r.unnested, r.unnestedLive = nil, 0, nil, nil, nil, 0
 	r.gmu.Lock()
 	r.gq, r.gspare, r.gclosed = nil, nil, true
 	r.gmu.Unlock()

@@ -275,7 +275,7 @@ func TestCloseOnAnotherGoroutine(t *testing.T) {
 	if ended {
 		t.Error("the job was resumed on another goroutine")
 	}
-	if !strings.Contains(log.String(), "cannot end a cooperative task's job") {
+	if !strings.Contains(log.String(), "stay parked") {
 		t.Errorf("no warning logged; the log:\n%s", log.String())
 	}
 }

@@ -2,7 +2,6 @@ package task
 
 import (
 	"iter"
-	"log/slog"
 	"slices"
 	"time"
 
@@ -59,7 +58,7 @@ type Cooperator struct {
 	tasks   []*CooperativeTask // the running tasks, in turn order
 	cur     int                // index in tasks of the next to run a unit
 	members []*CooperativeTask // every unfinished task, paused ones too
-	call    *reactor.DelayedCall
+	unqueue func()             // cancels the slice queued, nil if none
 	stopped bool
 	refusal error  // what tasks added after the stop fail with
 	slicing bool   // runSlice is on the stack
@@ -138,19 +137,18 @@ func (c *Cooperator) misuse() error {
 // ErrCooperatorStopped and reactor.ErrClosed, and ends the jobs that
 // started: each job's yield returns false, within Close, so that the job
 // returns and runs its deferred calls (a panic there is logged) and its
-// goroutine ends. Close can do that only on the goroutine where the job
-// started, at the same depth of cgo callbacks: anywhere else, resuming
-// the job could make the Go runtime abort the program (see package
-// deferred). A GTK program that closes the reactor after
-// gtk.Main returns is in that case; Close then leaves its jobs
-// suspended, each keeping a parked goroutine, and logs a warning. To end
-// them, stop their tasks or the Cooperator while the GUI loop still runs
-// the reactor, which ends the jobs on its next pass. Loop goroutine.
+// goroutine ends. A job runs only in unnested reactor passes
+// (reactor.CallSoonUnnested), never inside a modal loop deeper than the
+// one its coroutine was made in: jobs pause while a modal dialog runs.
+// Close ends them at that depth too; one that it cannot reach (Close
+// called on another goroutine, or, without the GUI loop's help, after the
+// GUI's main loop returned) is left suspended with its parked goroutine,
+// and logged. Loop goroutine.
 func (c *Cooperator) Cooperate(seq iter.Seq[any]) *CooperativeTask {
 	if err := c.misuse(); err != nil {
 		return &CooperativeTask{state: ErrTaskFailed, result: err}
 	}
-	if !c.stopped && closed(c.r) {
+	if !c.stopped && c.r.Closed() {
 		c.stopWith(errCooperatorClosed)
 	}
 	if c.stopped {
@@ -199,7 +197,7 @@ func (c *Cooperator) stopWith(err error) {
 // until Stop or the reactor's Close, false for a Cooperator that cannot
 // run any. Loop goroutine.
 func (c *Cooperator) Running() bool {
-	return c.misuse() == nil && !c.stopped && !closed(c.r)
+	return c.misuse() == nil && !c.stopped && !c.r.Closed()
 }
 
 func (c *Cooperator) add(t *CooperativeTask) {
@@ -234,26 +232,29 @@ func (c *Cooperator) forget(t *CooperativeTask) {
 }
 
 func (c *Cooperator) cancelCall() {
-	if c.call != nil {
-		c.call.Cancel()
-		c.call = nil
+	if c.unqueue != nil {
+		c.unqueue()
+		c.unqueue = nil
 	}
 }
 
 // reschedule arranges for a slice on the next reactor pass if there is
-// work and none is arranged. CallLater(0) runs on the next pass, never on
-// the one that schedules it, and every pass polls I/O, so descriptors get
-// their turn between two slices.
+// work and none is arranged. An unnested call queued now runs on the next
+// pass, never on the one that queues it, and every pass polls I/O, so
+// descriptors get their turn between two slices. Being unnested, it never
+// runs in a modal loop nested deeper than the loop the jobs' coroutines
+// were made in (resuming them there would abort the program): the jobs
+// pause while a modal dialog runs.
 func (c *Cooperator) reschedule() {
-	if c.call == nil && len(c.tasks) > 0 && !c.stopped {
-		c.call = c.r.CallLater(0, c.runSlice)
+	if c.unqueue == nil && len(c.tasks) > 0 && !c.stopped {
+		c.unqueue = c.r.CallSoonUnnested(c.runSlice)
 	}
 }
 
 // runSlice runs units, one per task in turn, until the slice is spent or
 // no task is left to run.
 func (c *Cooperator) runSlice() {
-	c.call = nil
+	c.unqueue = nil
 	if c.slicing {
 		// A nested reactor pass (a modal loop run from inside a unit):
 		// the outer slice reschedules when it ends.
@@ -286,9 +287,7 @@ type CooperativeTask struct {
 	seq    iter.Seq[any]
 	next   func() (any, bool)
 	stop   func()
-	exited bool   // the job's function has returned (or panicked)
-	made   origin // where the job's coroutine was created
-	unhook func() // removes the OnClose hook that ends the job, while its stop is pending
+	exited bool // the job's function has returned (or panicked)
 
 	paused  int
 	state   error // nil until finished: ErrTaskDone, ErrTaskStopped, ErrTaskFailed or ErrCooperatorStopped
@@ -389,11 +388,10 @@ func (t *CooperativeTask) unit() {
 			t.completeWith(ErrTaskFailed, errNoSeq)
 			return
 		}
-		// Created here, in a reactor callback, so that the coroutine is
-		// always resumed at the depth it was created at (see deferred's
-		// package doc on cgo callbacks).
+		// Created here, in an unnested reactor callback, as every
+		// resume is, so that the coroutine is always resumed at the
+		// depth it was created at (see reactor.CallSoonUnnested).
 		t.next, t.stop = iter.Pull(t.seq)
-		t.made = here()
 	}
 	v, ok, failure := t.step()
 	if !ok || failure != nil {
@@ -459,10 +457,10 @@ func (t *CooperativeTask) completeWith(state error, result any) {
 		} else {
 			// Stopping resumes the job so that its yield returns false.
 			// The job may be the caller (a task stopping itself), so do
-			// it on the next pass, from a reactor callback like every
-			// other resume; or in Close, which drops that call.
-			t.unhook = t.c.r.OnClose(t.endAtClose)
-			t.c.r.CallSoon(t.endJob)
+			// it on the next pass, from an unnested reactor callback like
+			// every other resume; Close runs such calls too, at the
+			// loop's depth.
+			t.c.r.CallSoonUnnested(t.endJob)
 		}
 	}
 	// Fire the Deferreds last: their callbacks may work on the Cooperator,
@@ -482,28 +480,7 @@ func (t *CooperativeTask) endJob() {
 		return
 	}
 	t.stop = nil
-	if t.unhook != nil {
-		t.unhook()
-		t.unhook = nil
-	}
 	stop()
-}
-
-// endAtClose ends the finished task's job from the reactor's Close, if
-// resuming it there is safe (see coroutine.go).
-func (t *CooperativeTask) endAtClose() {
-	t.unhook = nil
-	if t.stop == nil {
-		return
-	}
-	if now := here(); now != t.made {
-		slog.Warn("task: the reactor's Close cannot end a cooperative task's job: it was created on another goroutine or cgo callback depth, "+
-			"and resuming it here would abort the program; the job stays suspended with its goroutine. "+
-			"Stop the task or its Cooperator while the reactor still runs to end it",
-			"created_goroutine", t.made.g, "created_cgo_depth", t.made.cgo, "close_goroutine", now.g, "close_cgo_depth", now.cgo)
-		return
-	}
-	t.endJob()
 }
 
 func fireWith(d *deferred.Deferred, result any) {

@@ -25,7 +25,7 @@ func DeferLater(r *reactor.Reactor, d time.Duration, f func() any) *deferred.Def
 	switch {
 	case r == nil:
 		return deferred.Fail(misuse("DeferLater given a nil reactor"))
-	case closed(r):
+	case r.Closed():
 		return deferred.Fail(onClosed("DeferLater"))
 	}
 	var call *reactor.DelayedCall

@@ -130,7 +130,7 @@ func (lc *LoopingCall) Start(interval time.Duration, now bool) *deferred.Deferre
 	if interval < 0 {
 		return deferred.Fail(fmt.Errorf("%w: %v", ErrNegativeInterval, interval))
 	}
-	if closed(lc.r) {
+	if lc.r.Closed() {
 		return deferred.Fail(onClosed("LoopingCall.Start"))
 	}
 	d := deferred.New()

@@ -31,7 +31,7 @@ func WaitForFile(r *reactor.Reactor, path string, interval time.Duration) *defer
 		return deferred.Fail(misuse("WaitForFile given a nil reactor"))
 	case path == "":
 		return deferred.Fail(errors.New("task: WaitForFile given an empty path"))
-	case closed(r):
+	case r.Closed():
 		return deferred.Fail(onClosed("WaitForFile"))
 	}
 	var lc *LoopingCall

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/loomkit/loom/reactor"
+	"github.com/loomkit/loom/task"
 )
 
 func newReactor(t *testing.T) *reactor.Reactor {
@@ -207,4 +208,52 @@ func TestCloseReachesTheLoopsDepth(t *testing.T) {
 			}
 		}()
 	}
+}
+
+// A cooperative task's job never takes a step inside a modal loop deeper
+// than the loop its coroutine was made in: it pauses until the modal
+// loop ends.
+func TestCooperatorPausesInAModalLoop(t *testing.T) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	r := newReactor(t)
+	c := task.NewCooperator(r, task.WithSlice(0))
+	steps := 0
+	var inModal int
+	modal := false
+	c.Cooperate(func(yield func(any) bool) {
+		for range 20 {
+			steps++
+			if modal {
+				inModal++
+			}
+			if !yield(nil) {
+				return
+			}
+		}
+	})
+	Nest(func() {
+		for range 3 {
+			must(t, r.RunOnce(0))
+		}
+		r.CallSoon(func() {
+			Nest(func() {
+				modal = true
+				for range 5 {
+					must(t, r.RunOnce(0))
+				}
+				modal = false
+			})
+		})
+		for range 25 {
+			must(t, r.RunOnce(0))
+		}
+	})
+	if inModal != 0 {
+		t.Errorf("the job took %d steps inside the modal loop", inModal)
+	}
+	if steps != 20 {
+		t.Errorf("the job took %d steps in all, want 20", steps)
+	}
+	Nest(func() { c.Stop(); must(t, r.RunOnce(0)) })
 }
