@@ -380,9 +380,13 @@ func (d *Deferred) runCallbacks() {
 	for len(chain) > 0 {
 		cur := chain[len(chain)-1]
 		if cur.paused > 0 || isDeferred(cur.result) {
-			// cur is paused or waits on another Deferred: nothing
-			// further up the chain can go on before cur does.
-			return
+			// cur is paused (or, at the bottom, waits on another
+			// Deferred): it goes on when unpaused. The Deferred below,
+			// which handed cur its result, goes on now with its own
+			// callbacks (Twisted's loop returns here, leaving them
+			// until something else runs that Deferred).
+			chain = chain[:len(chain)-1]
+			continue
 		}
 		finished := true
 		cur.chainedTo = nil

@@ -172,3 +172,27 @@ func TestUnpauseInsideAWaitChain(t *testing.T) {
 		t.Fatalf("outer got %v", v)
 	}
 }
+
+// A Deferred that hands its result to a waiter that is paused goes on with
+// its own later callbacks: only the waiter stops.
+func TestPausedWaiterDoesNotStallTheDeferredItWaitedOn(t *testing.T) {
+	inner, outer := New(), New()
+	outer.AddCallback(func(any) any { return inner })
+	var outerGot []any
+	outer.AddCallback(func(v any) any { outerGot = append(outerGot, v); return v })
+	outer.Callback(nil) // outer waits on inner
+	outer.Pause()
+	var innerGot []any
+	inner.AddCallback(func(v any) any { innerGot = append(innerGot, v); return "inner's own" })
+	inner.Callback(1)
+	if len(innerGot) != 1 || innerGot[0] != nil {
+		t.Fatalf("inner's callback after the hand-over got %v, want [nil] at once", innerGot)
+	}
+	if outerGot != nil {
+		t.Fatalf("paused outer ran its callback with %v", outerGot)
+	}
+	outer.Unpause()
+	if len(outerGot) != 1 || outerGot[0] != 1 {
+		t.Fatalf("outer got %v after Unpause, want [1]", outerGot)
+	}
+}
