@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gotk3/gotk3/glib"
 	"github.com/gotk3/gotk3/gtk"
 	"github.com/loomkit/loom/deferred"
 	gtkloop "github.com/loomkit/loom/guiloop/gtk"
@@ -56,6 +57,98 @@ var children = map[string]func(){
 			panic(err)
 		}
 	},
+}
+
+func init() {
+	// Scenarios that end with the process's signals.
+	for name, f := range map[string]func(){
+		"attached-idle":           func() { attachedChild() },
+		"attached-handle-signals": func() { attachedChild(gtkloop.HandleSignals()) },
+		"dialog-open": func() {
+			runChildWith(func(r *reactor.Reactor) {
+				r.CallLater(20*time.Millisecond, func() { childDialog(r, 1, false) })
+			})
+		},
+		"two-nested-dialogs": func() {
+			runChildWith(func(r *reactor.Reactor) {
+				r.CallLater(20*time.Millisecond, func() { childDialog(r, 2, false) })
+			})
+		},
+		"file-chooser-open": func() {
+			runChildWith(func(r *reactor.Reactor) {
+				r.CallLater(20*time.Millisecond, func() { childDialog(r, 1, true) })
+			})
+		},
+		// A GTK handler, not a reactor callback, runs the dialog.
+		"dialog-from-button": func() {
+			runChildWith(func(r *reactor.Reactor) {
+				glib.TimeoutAdd(20, func() bool { childDialog(r, 1, false); return false })
+			})
+		},
+	} {
+		children[name] = f
+	}
+}
+
+// attachedChild is an existing program with loom attached: it runs its
+// own gtk.Main.
+func attachedChild(opts ...gtkloop.Option) {
+	r, err := reactor.New()
+	if err != nil {
+		panic(err)
+	}
+	if _, err := gtkloop.Attach(r, opts...); err != nil {
+		panic(err)
+	}
+	r.CallLater(20*time.Millisecond, func() { fmt.Println("ready") })
+	gtk.Main()
+	fmt.Println("gtk.Main returned")
+	r.Close()
+}
+
+// runChildWith is a new program: set up, then gtkloop.Run.
+func runChildWith(setup func(r *reactor.Reactor)) {
+	r, err := reactor.New()
+	if err != nil {
+		panic(err)
+	}
+	setup(r)
+	err = gtkloop.Run(r)
+	fmt.Println("Run returned:", err)
+	r.Close()
+}
+
+// childDialog runs depth modal dialogs, each inside the one before (a
+// file chooser for the innermost if chooser), and says "ready" once the
+// innermost runs.
+func childDialog(r *reactor.Reactor, depth int, chooser bool) {
+	var dlg *gtk.Dialog
+	if chooser && depth == 1 {
+		fc, err := gtk.FileChooserDialogNewWith2Buttons("gtkloop chooser", nil, gtk.FILE_CHOOSER_ACTION_OPEN,
+			"Cancel", gtk.RESPONSE_CANCEL, "Open", gtk.RESPONSE_ACCEPT)
+		if err != nil {
+			panic(err)
+		}
+		dlg = &fc.Dialog
+	} else {
+		d, err := gtk.DialogNew()
+		if err != nil {
+			panic(err)
+		}
+		d.AddButton("OK", gtk.RESPONSE_OK)
+		dlg = d
+	}
+	dlg.SetTitle(fmt.Sprint("gtkloop dialog ", depth))
+	dlg.SetModal(true)
+	dlg.ShowAll()
+	if depth > 1 {
+		r.CallLater(20*time.Millisecond, func() { childDialog(r, depth-1, chooser) })
+	} else {
+		r.CallLater(50*time.Millisecond, func() { fmt.Println("ready") })
+	}
+	resp := dlg.Run()
+	fmt.Println("dialog", depth, "answered:", resp)
+	dlg.Destroy()
 }
 
 // runChild runs the scenario named in the environment, if any, and

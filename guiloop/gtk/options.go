@@ -5,8 +5,8 @@ import "time"
 // Defaults of the options, chosen by measurement (see the package doc's
 // implementation notes).
 const (
-	// DefaultPriority is the GSource priority: GDK_PRIORITY_REDRAW (120),
-	// the priority GTK paints at. Input (G_PRIORITY_DEFAULT, 0) and
+	// DefaultPriority is the GSource priority: one after
+	// GDK_PRIORITY_REDRAW (120), the priority GTK paints at. Input (G_PRIORITY_DEFAULT, 0) and
 	// layout (GTK_PRIORITY_RESIZE, 110) come first; a reactor that is
 	// always ready shares the loop with painting instead of starving it.
 	DefaultPriority = 121
@@ -24,6 +24,9 @@ type config struct {
 	passes   int
 	budget   time.Duration
 	onStop   func()
+
+	handleSignals bool // Attach: SIGINT/SIGTERM stop the reactor
+	keepSignals   bool // Run: leave the reactor's setting alone
 }
 
 func newConfig(opts []Option) config {
@@ -63,4 +66,12 @@ func WithBudget(passes int, d time.Duration) Option {
 // ignores OnStop: it quits its own gtk.Main.
 func OnStop(f func()) Option {
 	return func(c *config) { c.onStop = f }
+}
+
+// HandleSignals makes SIGINT and SIGTERM stop an attached reactor, which
+// ends the program's loops as r.Stop does (see Attach), instead of
+// leaving them to the host program. Run has it always, unless the
+// reactor was made reactor.WithoutSignalHandlers.
+func HandleSignals() Option {
+	return func(c *config) { c.handleSignals = true }
 }

@@ -105,3 +105,24 @@ int loom_context_is_ours(void) {
 }
 
 int loom_gtk_initialized(void) { return gdk_display_get_default() != NULL; }
+
+void loom_nest(uintptr_t handle) { loomNest(handle); }
+
+int loom_answer_modal_dialogs(void) {
+	// The list holds no references, and a response handler may destroy
+	// other windows: hold each one until the walk is done.
+	GList *all = gtk_window_list_toplevels();
+	g_list_foreach(all, (GFunc)g_object_ref, NULL);
+	int n = 0;
+	for (GList *l = all; l != NULL; l = l->next) {
+		GtkWidget *w = GTK_WIDGET(l->data);
+		if (GTK_IS_DIALOG(w) && gtk_window_get_modal(GTK_WINDOW(w)) && gtk_widget_get_mapped(w)) {
+			gtk_dialog_response(GTK_DIALOG(w), GTK_RESPONSE_DELETE_EVENT);
+			n++;
+		}
+	}
+	g_list_free_full(all, g_object_unref);
+	return n;
+}
+
+int loom_main_depth(void) { return g_main_depth(); }

@@ -33,6 +33,13 @@ type source struct {
 	quitApp bool
 
 	mainDepth int // g_main_depth at the last dispatch
+	baseDepth int // the least g_main_depth a dispatch ran at: the loop's own
+	answered  int // the deepest nested loop whose dialogs a stop answered
+
+	unhook         func() // removes the reactor's OnClose hook
+	running        bool   // Run's gtk.Main is running
+	signalsSet     bool   // attach changed the reactor's stop on signals
+	restoreSignals bool   // what detach puts back
 
 	stopping  bool  // the reactor stopped or failed: quitting loops, fd unwatched
 	quitLevel int   // the gtk_main_level last quit, 0 for none
@@ -164,6 +171,7 @@ func (s *source) beginStop() {
 		return
 	}
 	s.stopping = true
+	s.answered = 0
 	C.loom_source_unwatch(s.gs)
 	if s.err != nil {
 		slog.Error("gtkloop: the reactor failed; stopping", "err", s.err)
@@ -183,6 +191,12 @@ func (s *source) quitPending() bool {
 // gtk_main_quit only reaches the innermost loop, so the next one is quit
 // after it has returned. With no gtk.Main to quit, it runs OnStop once.
 func (s *source) quitStep() {
+	if d := int(C.loom_main_depth()); d > s.baseDepth && d > s.answered {
+		// A nested loop (a modal dialog's Run) runs the dispatch: answer
+		// the dialogs, once, as a user closing them would.
+		s.answered = d
+		C.loom_answer_modal_dialogs()
+	}
 	level := mainLevel()
 	if level > s.base {
 		if s.quitLevel == 0 || level < s.quitLevel {

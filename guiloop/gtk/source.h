@@ -35,4 +35,15 @@ int loom_context_is_ours(void);
 // loom_gtk_initialized reports whether gtk_init has opened a display.
 int loom_gtk_initialized(void);
 
+// loom_nest calls loomNest(handle) from C: one cgo callback deeper.
+void loom_nest(uintptr_t handle);
+
+// loom_answer_modal_dialogs answers every mapped modal GtkDialog with
+// GTK_RESPONSE_DELETE_EVENT, as if the user had closed it, which ends
+// the nested loop of a gtk_dialog_run on it; it returns how many.
+int loom_answer_modal_dialogs(void);
+
+// loom_main_depth is g_main_depth.
+int loom_main_depth(void);
+
 #endif
