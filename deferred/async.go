@@ -5,19 +5,19 @@ import "iter"
 // Loop is the part of a reactor that deferred needs; *reactor.Reactor
 // implements it.
 //
-// A Loop may have more methods, which deferred uses when they are there
-// (*reactor.Reactor has the first two):
+// A Loop may have more methods, which deferred uses when they are there, as
+// *reactor.Reactor has them:
 //
 //	// OnClose arranges for f to run on the loop goroutine when the loop
 //	// is closed, before it releases anything; remove cancels that.
 //	OnClose(f func()) (remove func())
 //	// CallSoonUnnested is CallSoon for a call that creates or resumes a
 //	// coroutine: it runs only in a pass at the loop's outermost
-//	// cgo-callback depth, never inside a nested (modal) main loop.
-//	CallSoonUnnested(f func())
-//	// Closed returns a channel closed once the loop is closed. Any
-//	// goroutine.
-//	Closed() <-chan struct{}
+//	// cgo-callback depth, never inside a nested (modal) main loop, and
+//	// those that OnClose hooks queue run at that depth during Close.
+//	CallSoonUnnested(f func()) (cancel func())
+//	// Closed reports whether the loop is closed. Any goroutine.
+//	Closed() bool
 //
 // With OnClose, closing the loop ends the coroutines suspended on it and
 // the Waits for it, see Async and Wait; Closed lets them know of a Close
@@ -36,22 +36,16 @@ type (
 	closeHooker interface {
 		OnClose(f func()) (remove func())
 	}
-	unnestedCaller interface{ CallSoonUnnested(f func()) }
-	closedNotifier interface{ Closed() <-chan struct{} }
+	unnestedCaller interface {
+		CallSoonUnnested(f func()) (cancel func())
+	}
+	closedReporter interface{ Closed() bool }
 )
 
 // loopClosed reports whether loop says it is closed.
 func loopClosed(loop Loop) bool {
-	c, ok := loop.(closedNotifier)
-	if !ok {
-		return false
-	}
-	select {
-	case <-c.Closed():
-		return true
-	default:
-		return false
-	}
+	c, ok := loop.(closedReporter)
+	return ok && c.Closed()
 }
 
 // Awaitable is what Await, Wait and CancelOnDone accept: a *Deferred (whose
@@ -101,6 +95,7 @@ func split(r any) (any, error) {
 type Co struct {
 	loop          Loop
 	soon          func(func()) // the loop's CallSoonUnnested, or its CallSoon
+	unnested      bool         // soon is CallSoonUnnested
 	next          func() (struct{}, bool)
 	yield         func(struct{}) bool
 	resumeFn      func()
@@ -189,19 +184,19 @@ func (a *asyncOf[T]) fail(f *Failure) {
 // Closing the loop (if the loop has OnClose, as a reactor does) ends every
 // coroutine on it, inside Close: a body that has not started never runs,
 // and its promise is rejected with an error wrapping ErrLoopClosed; a
-// suspended body is resumed at once, its Await returning an error wrapping
+// suspended body is resumed, its Await returning an error wrapping
 // ErrLoopClosed (or the result, if it had arrived), and from then on Await
 // returns a result that is already there and ErrLoopClosed for anything
 // else, without suspending, so the body runs to its end, its cleanup
 // included, and its promise settles. No goroutine of it remains. A body
-// must therefore not loop on an Await that fails. One exception: a
-// coroutine can only be resumed at the cgo-callback depth it was created
-// at, and a GUI program usually closes the reactor after its main loop has
-// returned, one callback shallower than the loop's passes. A coroutine
-// suspended then is not resumed (that would abort the program): its
-// promise is rejected with ErrLoopClosed, its goroutine stays parked, and
-// a warning is logged. Async on a closed loop gives a promise rejected with
-// ErrLoopClosed if the loop has Closed; otherwise the body never runs.
+// must therefore not loop on an Await that fails. A coroutine can only be
+// resumed at the cgo-callback depth it was created at: the resume is an
+// unnested call, which a reactor's Close runs at that depth (a GUI loop
+// gives it the way back there when Close comes after the toolkit's main
+// loop has returned); where the depth cannot be reached the coroutine is
+// left parked rather than abort the program, and that is logged. Async on
+// a closed loop gives a promise rejected with ErrLoopClosed if the loop has
+// Closed; otherwise the body never runs.
 //
 // A nil loop or body gives a promise rejected with an error wrapping
 // ErrNil. Loop goroutine.
@@ -218,7 +213,8 @@ func Async[T any](loop Loop, body func(co *Co) (T, error)) *Promise[T] {
 	p := &Promise[T]{decides: true}
 	co := &Co{loop: loop, soon: loop.CallSoon, res: &asyncOf[T]{p: p, body: body}}
 	if u, ok := loop.(unnestedCaller); ok {
-		co.soon = u.CallSoonUnnested
+		co.soon = func(f func()) { u.CallSoonUnnested(f) }
+		co.unnested = true
 	}
 	co.resumeFn = co.resume
 	p.canceller = co.cancel
@@ -234,7 +230,7 @@ func (co *Co) start() {
 		return
 	}
 	co.started = true
-	if co.unhook != nil {
+	if co.unhook != nil && !co.unnested {
 		co.level = threadLevel()
 	}
 	co.next, _ = iter.Pull(func(yield func(struct{}) bool) {
@@ -303,6 +299,10 @@ func (co *Co) loopClosed() {
 	case co.inBody:
 		// The body itself closed the loop: its next Await that would
 		// suspend returns ErrLoopClosed instead.
+	case co.unnested:
+		// The loop runs the unnested calls its close hooks queue at
+		// the depth coroutines are made at, or leaves them parked.
+		co.soon(co.closeResume)
 	case co.level < 0 || co.level != threadLevel():
 		// Switching to the coroutine here would abort the program.
 		co.parked = false
@@ -312,9 +312,18 @@ func (co *Co) loopClosed() {
 			"(a GUI loop closed after its main loop returned); the coroutine cannot be resumed there, so its goroutine stays parked " +
 			"and its promise is rejected with ErrLoopClosed")
 	default:
-		co.cur.close()
-		co.resume()
+		co.closeResume()
 	}
+}
+
+// closeResume resumes the body suspended when the loop closed, its Await
+// returning ErrLoopClosed unless its result had come.
+func (co *Co) closeResume() {
+	if co.done || !co.parked {
+		return
+	}
+	co.cur.close()
+	co.resume()
 }
 
 // Await waits for a, a *Deferred or *Promise[T], inside the body of a

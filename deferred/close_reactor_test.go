@@ -3,6 +3,7 @@ package deferred_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -154,13 +155,44 @@ func TestWaitWhileTheReactorCloses(t *testing.T) {
 
 func TestWaitOnAClosedReactor(t *testing.T) {
 	r := newReactor(t)
-	if _, ok := any(r).(interface{ Closed() <-chan struct{} }); !ok {
-		t.Skip("the reactor has no Closed method to tell Wait it was closed before Wait began")
-	}
 	r.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if _, err := deferred.Wait(ctx, r, deferred.New()); !errors.Is(err, deferred.ErrLoopClosed) {
 		t.Fatalf("got %v, want ErrLoopClosed", err)
 	}
+}
+
+// Close while Wait's subscription is still queued: the reactor drops it,
+// and Wait learns of the Close from Closed.
+func TestWaitWhoseSubscriptionTheReactorDropped(t *testing.T) {
+	r := newReactor(t)
+	spy := &reactorQueueSpy{Reactor: r, queued: make(chan struct{})}
+	errs := make(chan error, 1)
+	go func() {
+		_, err := deferred.Wait(context.Background(), spy, deferred.New())
+		errs <- err
+	}()
+	<-spy.queued
+	r.Close()
+	select {
+	case err := <-errs:
+		if !errors.Is(err, deferred.ErrLoopClosed) {
+			t.Fatalf("got %v, want ErrLoopClosed", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Wait still blocked after Close")
+	}
+}
+
+// reactorQueueSpy closes queued once a call from a goroutine is queued.
+type reactorQueueSpy struct {
+	*reactor.Reactor
+	queued chan struct{}
+	once   sync.Once
+}
+
+func (s *reactorQueueSpy) CallFromGoroutine(f func()) {
+	s.Reactor.CallFromGoroutine(f)
+	s.once.Do(func() { close(s.queued) })
 }

@@ -3,6 +3,7 @@ package deferred
 import (
 	"context"
 	"sync/atomic"
+	"time"
 )
 
 // CancelOnDone cancels a (a *Deferred or *Promise[T]) when ctx is done,
@@ -44,14 +45,13 @@ func CancelOnDone[T any](ctx context.Context, loop Loop, a Awaitable[T]) {
 // wait first, the result is left in the chain when it comes. Wait does not
 // cancel a.
 //
-// A closed loop can deliver nothing: if the loop is closed while Wait waits
-// or before it, Wait returns an error wrapping ErrLoopClosed. With Closed
-// (see Loop), a result settled during the Close, such as a coroutine's that
-// Close ends, still comes first; with OnClose alone, Wait learns of the
-// Close from a hook of its own, which may run before the hooks that settle
-// a, and Wait called after the Close blocks until ctx ends. A nil loop or a
-// gives an error wrapping ErrNil at once. Any goroutine except the loop
-// goroutine.
+// A closed loop can deliver nothing: if the loop is closed while Wait
+// waits, or before it, Wait returns an error wrapping ErrLoopClosed. It
+// learns of a Close through a hook (OnClose, see Loop) set up with its
+// subscription, and of a Close that comes before that subscription has run
+// through the loop's Closed, which it looks at until then (every 10 ms).
+// A nil loop or a gives an error wrapping ErrNil at once. Any goroutine
+// except the loop goroutine.
 func Wait[T any](ctx context.Context, loop Loop, a Awaitable[T]) (T, error) {
 	var zero T
 	switch {
@@ -59,6 +59,10 @@ func Wait[T any](ctx context.Context, loop Loop, a Awaitable[T]) (T, error) {
 		return zero, errNil("the Loop given to Wait")
 	case nilAwaitable(a):
 		return zero, errNil("the Deferred or Promise given to Wait")
+	}
+	closed, _ := loop.(closedReporter)
+	if closed != nil && closed.Closed() {
+		return zero, newFailure(errWaitClosed, 2)
 	}
 	type result struct {
 		v   T
@@ -69,11 +73,8 @@ func Wait[T any](ctx context.Context, loop Loop, a Awaitable[T]) (T, error) {
 		delivered
 		abandoned
 	)
-	var closed <-chan struct{}
-	if c, ok := loop.(closedNotifier); ok {
-		closed = c.Closed()
-	}
 	ch := make(chan result, 1)
+	subscribed := make(chan struct{})
 	var state atomic.Int32
 	deliver := func(v T, err error) bool {
 		if !state.CompareAndSwap(waiting, delivered) {
@@ -84,6 +85,7 @@ func Wait[T any](ctx context.Context, loop Loop, a Awaitable[T]) (T, error) {
 	}
 	var unhook func() // loop goroutine only
 	loop.CallFromGoroutine(func() {
+		defer close(subscribed)
 		if state.Load() == abandoned {
 			return
 		}
@@ -94,24 +96,38 @@ func Wait[T any](ctx context.Context, loop Loop, a Awaitable[T]) (T, error) {
 			}
 			return deliver(v, err)
 		})
-		// A Closed channel tells of the Close after its hooks have run,
-		// so a result they settle comes first; without one, a hook
-		// must tell.
-		if h, ok := loop.(closeHooker); ok && closed == nil && state.Load() == waiting {
+		if h, ok := loop.(closeHooker); ok && state.Load() == waiting {
 			unhook = h.OnClose(func() {
 				unhook = nil
 				deliver(zero, newFailure(errWaitClosed, 2))
 			})
 		}
 	})
+	// Until the subscription has run, a Close would drop it unseen: look
+	// at Closed meanwhile.
+	var tick <-chan time.Time
+	if closed != nil {
+		t := time.NewTicker(10 * time.Millisecond)
+		defer t.Stop()
+		tick = t.C
+	}
 	var abandon error
-	select {
-	case r := <-ch:
-		return r.v, r.err
-	case <-ctx.Done():
-		abandon = ctx.Err()
-	case <-closed:
-		abandon = newFailure(errWaitClosed, 2)
+	for abandon == nil {
+		select {
+		case r := <-ch:
+			return r.v, r.err
+		case <-ctx.Done():
+			abandon = ctx.Err()
+		case <-subscribed:
+			subscribed = nil
+			if _, ok := loop.(closeHooker); ok {
+				tick = nil // the hook tells of a Close now
+			}
+		case <-tick:
+			if closed.Closed() {
+				abandon = newFailure(errWaitClosed, 2)
+			}
+		}
 	}
 	if !state.CompareAndSwap(waiting, abandoned) {
 		r := <-ch

@@ -45,20 +45,25 @@
 //
 //   - a coroutine that has not started never runs; its promise is rejected
 //     with an error wrapping ErrLoopClosed;
-//   - a suspended coroutine is resumed at once: the Await it is in returns
-//     an error wrapping ErrLoopClosed (or its result, if that had come), and
-//     every later Await of the body returns a result that is already there,
-//     or ErrLoopClosed, without suspending. The body runs to its end, its
+//   - a suspended coroutine is resumed: the Await it is in returns an error
+//     wrapping ErrLoopClosed (or its result, if that had come), and every
+//     later Await of the body returns a result that is already there, or
+//     ErrLoopClosed, without suspending. The body runs to its end, its
 //     cleanup included, its promise settles, and its goroutine is gone;
 //   - a Wait returns an error wrapping ErrLoopClosed; one that begins after
 //     the Close does too if the loop has Closed (see Loop and Wait).
 //
-// The coroutines end in Close's own goroutine, which must therefore be the
-// loop goroutine at the cgo-callback depth of the loop's passes. A GUI
-// program usually closes its reactor after the main loop has returned, one
-// callback shallower: resuming a coroutine there would make the Go runtime
-// abort the program, so such a coroutine is left parked, its promise
-// rejected with ErrLoopClosed, and a warning logged.
+// A coroutine must be resumed at the cgo-callback depth it was created at,
+// or the Go runtime aborts the program. The resume at Close is therefore
+// an unnested call (see Loop), which a reactor's Close runs at the depth
+// of the loop's passes, also when a GUI program closes it after the
+// toolkit's main loop has returned, if the GUI loop gives it the way back
+// there (gtkloop does). Where that depth cannot be reached, the coroutine
+// is left parked, its goroutine kept, and the reactor logs it. On a loop
+// without unnested calls, Close resumes coroutines in its own hooks, and
+// only those created at the cgo-callback depth Close runs at; the others
+// are left parked, their promises rejected with ErrLoopClosed, and a
+// warning is logged.
 //
 // # Goroutines
 //
@@ -106,10 +111,10 @@
 // locking at coroutine creation"; so Async creates the coroutine from a
 // loop callback (Loop.CallSoon, or CallSoonUnnested when the loop has it,
 // which keeps it out of nested modal loops), and every resume after a
-// suspension is a loop callback too, at the same depth. At Close, a
-// coroutine is resumed only if the cgo callbacks on the stack (counted by
-// walking it, only in a program that has made cgo calls) are as many as at
-// its creation. Awaiting a result that is already there does not suspend,
+// suspension is a loop callback too, at the same depth. On a loop without
+// unnested calls, Close resumes a coroutine only if the cgo callbacks on
+// the stack (counted by walking it, only in a program that has made cgo
+// calls) are as many as at its creation. Awaiting a result that is already there does not suspend,
 // so long runs of such awaits keep a flat stack and no extra goroutines.
 //
 // A Lock, Semaphore or Queue keeps its waiters in a first-in, first-out

@@ -15,9 +15,13 @@ import (
 	"github.com/loomkit/loom/reactor"
 )
 
-func newReactor(t *testing.T) *reactor.Reactor {
+func newReactor(t *testing.T, logger *slog.Logger) *reactor.Reactor {
 	t.Helper()
-	r, err := reactor.New(reactor.WithoutSignalHandlers())
+	opts := []reactor.Option{reactor.WithoutSignalHandlers()}
+	if logger != nil {
+		opts = append(opts, reactor.WithLogger(logger))
+	}
+	r, err := reactor.New(opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +62,7 @@ func rejection(p *deferred.Promise[string]) error {
 func TestCloseAtTheCoroutinesDepthEndsIt(t *testing.T) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	r := newReactor(t)
+	r := newReactor(t, nil)
 	p, ended := startSuspended(t, r)
 	Nest(func() {
 		if err := r.Close(); err != nil {
@@ -73,24 +77,36 @@ func TestCloseAtTheCoroutinesDepthEndsIt(t *testing.T) {
 // A GUI program closes its reactor after the main loop returned, one cgo
 // callback shallower than the passes the coroutine was made in. Resuming
 // it there would abort the test binary ("coro: OS thread locking must
-// match locking at coroutine creation"): Close must leave it parked,
-// reject its promise and say why.
-func TestCloseAtAShallowerDepthDoesNotResume(t *testing.T) {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	logs := &capture{}
-	deferred.SetLogger(slog.New(logs))
-	defer deferred.SetLogger(nil)
-	r := newReactor(t)
-	p, ended := startSuspended(t, r)
-	if err := r.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := rejection(p); *ended || !errors.Is(err, deferred.ErrLoopClosed) {
-		t.Fatalf("body ended %v, promise rejected with %v", *ended, err)
-	}
-	if !logs.has("cgo-callback depth") {
-		t.Fatal("no warning logged")
+// match locking at coroutine creation"). With SetNest the reactor gets
+// back to the coroutine's depth and ends it there; without, the coroutine
+// is left parked and the reactor says so.
+func TestCloseAfterTheMainLoopReturned(t *testing.T) {
+	for _, withNest := range []bool{true, false} {
+		func() {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			logs := &capture{}
+			r := newReactor(t, slog.New(logs))
+			if withNest {
+				r.SetNest(Nest)
+			}
+			p, ended := startSuspended(t, r)
+			if err := r.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if withNest {
+				if err := rejection(p); !*ended || !errors.Is(err, deferred.ErrLoopClosed) {
+					t.Fatalf("with SetNest: body ended %v, promise rejected with %v", *ended, err)
+				}
+				return
+			}
+			if *ended || p.Settled() {
+				t.Fatalf("without SetNest: body ended %v, promise settled %v: resumed at the wrong depth", *ended, p.Settled())
+			}
+			if !logs.has("stay parked") {
+				t.Fatalf("without SetNest: nothing logged: %q", logs.msgs)
+			}
+		}()
 	}
 }
 
