@@ -105,7 +105,7 @@ func TestPollEmbedLetsClosedFilesGo(t *testing.T) {
 	if _, err := p.FD(); err != nil {
 		t.Fatal(err)
 	}
-	s, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	s, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
