@@ -208,7 +208,7 @@ func Async[T any](loop Loop, body func(co *Co) (T, error)) *Promise[T] {
 		return rejectNil[T]("the body given to Async")
 	}
 	if loopClosed(loop) {
-		return Rejected[T](errLoopClosed)
+		return Rejected[T](errLoopClosedStart)
 	}
 	p := &Promise[T]{decides: true}
 	co := &Co{loop: loop, soon: loop.CallSoon, res: &asyncOf[T]{p: p, body: body}}
@@ -295,7 +295,7 @@ func (co *Co) loopClosed() {
 	switch {
 	case !co.started:
 		co.end()
-		co.res.fail(newFailure(errLoopClosed, 2))
+		co.res.fail(newFailure(errLoopClosedStart, 2))
 	case co.inBody:
 		// The body itself closed the loop: its next Await that would
 		// suspend returns ErrLoopClosed instead.

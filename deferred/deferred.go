@@ -81,7 +81,7 @@ func Fail(err error) *Deferred {
 // wrapping ErrNil. Loop goroutine.
 func MaybeDeferred(f func() any) *Deferred {
 	if f == nil {
-		return failNil("MaybeDeferred's function")
+		return failNil("the function given to MaybeDeferred")
 	}
 	r := callSafely(f)
 	switch v := r.(type) {

@@ -39,7 +39,9 @@ var (
 	// ErrWaitCycle is wrapped by the failure a Deferred gets when it would
 	// wait on itself: a callback that returns the Deferred it was added to,
 	// or a Cancel of Deferreds that wait on each other in a ring (each
-	// callback returned the next one), which can never fire otherwise.
+	// callback returned the next one), which can never fire otherwise. It
+	// is also what Await returns when cancelling a coroutine comes back to
+	// it through coroutines that await each other.
 	ErrWaitCycle = errors.New("deferred: Deferreds wait on each other in a cycle")
 
 	// ErrLoopClosed is wrapped by the error a coroutine's Await returns, and
@@ -68,7 +70,8 @@ var (
 	errNilError         = errors.New("deferred: Errback called with a nil error")
 	errCircular         = fmt.Errorf("%w: a callback returned the Deferred it was attached to", ErrWaitCycle)
 	errAwaitOutsideBody = errors.New("deferred: Await called outside the body of its coroutine")
-	errLoopClosed       = fmt.Errorf("%w while a coroutine awaited", ErrLoopClosed)
+	errLoopClosed       = fmt.Errorf("%w while the coroutine awaited", ErrLoopClosed)
+	errLoopClosedStart  = fmt.Errorf("%w before the coroutine started", ErrLoopClosed)
 	errLoopClosedParked = fmt.Errorf("%w at another cgo-callback depth than the coroutine was made at; its goroutine stays parked", ErrLoopClosed)
 	errWaitClosed       = fmt.Errorf("%w before the awaited result came", ErrLoopClosed)
 	errAwaitCycle       = fmt.Errorf("%w: cancelling what a coroutine awaits came back to cancel the coroutine", ErrWaitCycle)
