@@ -16,8 +16,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// soakSize is how much TestSoak does per backend: a couple of seconds in
-// all by default, minutes with LOOM_SOAK=long.
+// soakSize is how much TestSoak does per backend: a second or two in all
+// by default, about a minute with LOOM_SOAK=long.
 type soakSize struct {
 	units     int // descriptor pairs, each watched until it removes itself
 	live      int // pairs open at once
@@ -29,7 +29,7 @@ type soakSize struct {
 
 func soakSizes() soakSize {
 	if os.Getenv("LOOM_SOAK") == "long" {
-		return soakSize{units: 200000, live: 4000, callers: 8, calls: 500000, signals: 2000, timeLimit: 10 * time.Minute}
+		return soakSize{units: 600000, live: 4000, callers: 8, calls: 1500000, signals: 5000, timeLimit: 10 * time.Minute}
 	}
 	return soakSize{units: 10000, live: 1000, callers: 4, calls: 20000, signals: 50, timeLimit: time.Minute}
 }
