@@ -201,6 +201,14 @@ func init() {
 				c1, c2 = c2, c1
 			}
 			if c1 != other { // the OS did not reuse the number: force it
+				if _, err := unix.FcntlInt(uintptr(other), unix.F_GETFD, 0); err == nil {
+					// Taken meanwhile (another goroutine, the reactor):
+					// dup2 would close it under its owner.
+					unix.Close(c1)
+					unix.Close(c2)
+					r.CallLater(50*time.Millisecond, r.Stop)
+					return
+				}
 				if err := dupOnto(c1, other); err != nil {
 					t.Error(err)
 					return

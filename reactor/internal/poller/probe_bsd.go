@@ -24,6 +24,9 @@ func (pr *prober) add(fd int, ev Events) error {
 
 // modify probes the filters of the directions being added.
 func (pr *prober) modify(fd int, added Events) error {
+	if added == 0 {
+		return nil
+	}
 	if !pr.opened {
 		kq, err := unix.Kqueue()
 		if err != nil {
