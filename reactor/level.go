@@ -101,19 +101,43 @@ func (r *Reactor) unnestedReady() bool {
 }
 
 // atBase reports whether the code running now is at the outermost depth
-// the reactor has seen, on the goroutine that runs the loop there (or a
-// coroutine it made), measuring it (a walk of the stack, a few
-// microseconds) only in a program that has made cgo calls.
+// of the loop, on the goroutine that runs the loop there (or a coroutine
+// it made). The base is what the first pass measured (markBase), and
+// never moves: a coroutine made at it must be resumed at it. Measuring
+// walks the stack (a few microseconds); a program that has made no cgo
+// call has one depth and is not measured.
 func (r *Reactor) atBase() bool {
-	if runtime.NumCgoCall() == 0 && !r.levelSeen {
+	if !r.levelSeen {
+		r.markBase()
+	}
+	if runtime.NumCgoCall() == 0 && r.baseLevel == 0 {
 		return true // no cgo, no callbacks: one depth
 	}
 	l, coro := r.level()
-	if !r.levelSeen || l < r.baseLevel && r.depth > 0 {
-		r.levelSeen, r.baseLevel, r.baseG = true, l, goid()
+	return l == r.baseLevel && (coro || goid() == r.baseG)
+}
+
+// closeAtBase is atBase with the goroutine checked even without cgo:
+// Close may be called on another goroutine, whose thread locking may not
+// be the loop goroutine's.
+func (r *Reactor) closeAtBase() bool {
+	if !r.atBase() {
+		return false
+	}
+	if goid() == r.baseG {
 		return true
 	}
-	return l == r.baseLevel && (coro || goid() == r.baseG)
+	_, coro := cgoCallbacks()
+	return coro
+}
+
+// markBase records the depth and goroutine of the calling code, the
+// first pass's, as the loop's own.
+func (r *Reactor) markBase() {
+	r.levelSeen, r.baseG = true, goid()
+	if runtime.NumCgoCall() > 0 {
+		r.baseLevel, _ = cgoCallbacks()
+	}
 }
 
 // level is the cgo-callback depth of the calling code. On a coroutine's
@@ -141,7 +165,7 @@ func (r *Reactor) SetNest(nest func(f func())) { r.nest = nest }
 // (their coroutines stay parked) and counted in the log.
 func (r *Reactor) drainUnnested() {
 	for tries := 0; r.unnestedLive > 0 && tries < 4; tries++ {
-		if r.atBase() {
+		if r.closeAtBase() {
 			r.runUnnested()
 			continue
 		}

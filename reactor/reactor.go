@@ -376,6 +376,9 @@ func (r *Reactor) RunOnce(timeout time.Duration) error {
 	if !r.stopping {
 		r.live = true
 	}
+	if !r.levelSeen {
+		r.markBase() // the loop's own depth: see CallSoonUnnested
+	}
 
 	worked := r.runTimers()
 	worked = r.runSoon() || worked

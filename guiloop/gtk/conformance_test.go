@@ -10,7 +10,8 @@ import (
 )
 
 // attachLoop drives its reactor as an existing GTK program would: Attach,
-// gtk.Main on the GTK thread, detach.
+// gtk.Main on the GTK thread, detach. It asks for the reactor's signal
+// handling, which the suite's signal cases expect.
 type attachLoop struct{ r *reactor.Reactor }
 
 func (l attachLoop) Reactor() *reactor.Reactor { return l.r }
@@ -19,7 +20,7 @@ func (l attachLoop) Run() error {
 	var err error
 	onMain(func() {
 		var detach func()
-		if detach, err = gtkloop.Attach(l.r); err != nil {
+		if detach, err = gtkloop.Attach(l.r, gtkloop.HandleSignals()); err != nil {
 			return
 		}
 		gtk.Main()
