@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -69,25 +70,22 @@ func outDir(t testing.TB) string {
 	return dir
 }
 
-// screenshot takes a picture of the whole X screen with ImageMagick's
-// import, saves it as out/name.png and returns it. It must not be called
-// on the GTK thread, which must keep drawing meanwhile.
-func screenshot(t testing.TB, name string) image.Image {
+// screenshots takes a picture of each visible window of this process,
+// one at a time (raised, then import -window ID), so that windows of
+// other programs on the same display never spoil them. It must not be
+// called on the GTK thread, which must keep drawing meanwhile.
+func screenshots(t testing.TB, name string) []image.Image {
 	t.Helper()
-	path := filepath.Join(outDir(t), name+".png")
-	if out, err := exec.Command("import", "-window", "root", path).CombinedOutput(); err != nil {
-		t.Fatalf("import: %v\n%s", err, out)
+	out, _ := exec.Command("xdotool", "search", "--onlyvisible", "--pid", fmt.Sprint(os.Getpid()), "").Output()
+	var imgs []image.Image
+	for _, id := range strings.Fields(string(out)) {
+		exec.Command("xdotool", "windowraise", id).Run()
+		// A window may go between the search and the picture: skip it.
+		if img, err := grabWindow(id, filepath.Join(outDir(t), name+".png")); err == nil {
+			imgs = append(imgs, img)
+		}
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img
+	return imgs
 }
 
 // count counts the pixels of img inside rect that match.
@@ -163,17 +161,38 @@ func ok(t testing.TB, err error) {
 	}
 }
 
-// eventually takes screenshots until cond holds on one, for up to 5s,
-// and returns the last one (saved as out/name.png).
+// eventually takes screenshots of this process's windows until cond
+// holds on one of them, for up to 5s, and returns it (saved as
+// out/name.png), or the last one taken.
 func eventually(t testing.TB, name string, cond func(img image.Image) bool) image.Image {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
+	var last image.Image = image.NewRGBA(image.Rect(0, 0, 1, 1))
 	for {
-		img := screenshot(t, name)
-		if cond(img) || time.Now().After(deadline) {
-			return img
+		for _, img := range screenshots(t, name) {
+			last = img
+			if cond(img) {
+				save(t, img, name)
+				return img
+			}
+		}
+		if time.Now().After(deadline) {
+			return last
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// save writes img as out/name.png.
+func save(t testing.TB, img image.Image, name string) {
+	t.Helper()
+	f, err := os.Create(filepath.Join(outDir(t), name+".png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := png.Encode(f, img); err != nil {
+		t.Fatal(err)
 	}
 }
 

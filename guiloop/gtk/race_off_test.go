@@ -1,0 +1,5 @@
+//go:build !race
+
+package gtkloop_test
+
+const raceEnabled = false
