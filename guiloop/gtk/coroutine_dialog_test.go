@@ -199,4 +199,3 @@ func deferLater(r *reactor.Reactor, d time.Duration, v any) *deferred.Deferred {
 	r.CallLater(d, func() { dd.Callback(v) })
 	return dd
 }
-

@@ -31,7 +31,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer r.Close() // loom: closed after gtk.Main returns (runs Shutdown)
+	defer r.Close()                              // loom: closed after gtk.Main returns (runs Shutdown)
 	if _, err := gtkloop.Attach(r); err != nil { // loom: attached to GTK's loop
 		log.Fatal(err)
 	}
