@@ -27,8 +27,9 @@
 //  1. Timers: every DelayedCall due now, soonest first, ties in
 //     scheduling order. Calls scheduled during this step wait for the
 //     next pass.
-//  2. Queued calls: the CallSoon queue and the calls from other
-//     goroutines, as they were when the step began.
+//  2. Queued calls: the CallSoon queue, the CallSoonUnnested queue (if
+//     the pass is at the loop's own depth, see below) and the calls from
+//     other goroutines, as they were when the step began.
 //  3. I/O: wait for readiness up to timeout, capped by the next timer,
 //     and not at all if steps 1–2 did work or more calls are queued;
 //     then run the ready descriptors' readers and writers, the calls
@@ -50,6 +51,36 @@
 //		poll(BackendFD, NextTimeout)  // the foreign loop's own wait
 //		r.RunOnce(0)
 //	}
+//
+// # Stopping and closing
+//
+// Stop fires the Shutdown system event; its Before triggers may hold the
+// stop with a Deferred, for at most the shutdown timeout
+// (WithShutdownTimeout); then Run returns. SIGINT and SIGTERM stop the
+// reactor that way unless it was made WithoutSignalHandlers or
+// SetStopOnInterrupt(false) was called; once one has started a stop, the
+// next one gets the OS's default action, so a held stop never swallows a
+// second signal.
+//
+// Close releases everything and leaves nothing running. A reactor that
+// ran and was never stopped (its embedding loop ended) is stopped first,
+// its Shutdown triggers run. Then the OnClose hooks run, with which
+// coroutines, cooperative tasks and waits end themselves; goroutine work
+// still pending is cancelled (its context too); calls made after Close
+// are dropped.
+//
+// # Coroutines and nested loops
+//
+// A coroutine made with iter.Pull (deferred.Async, task.Cooperator) must
+// be resumed at the cgo-callback depth it was made at, or the Go runtime
+// aborts the program. Under a GUI loop every pass is a cgo callback, one
+// deeper inside a modal dialog's nested loop than in the main loop. Calls
+// queued with CallSoonUnnested run only in passes at the loop's own depth
+// (the first pass's, on its goroutine) and wait while a nested loop runs;
+// loom creates and resumes every coroutine through them. The depth is
+// counted from the stack (a few microseconds), only while such calls are
+// queued and only in a program that has made cgo calls. SetNest lets a
+// Close called after a GUI's main loop returned reach that depth again.
 //
 // # Portability
 //
@@ -87,5 +118,17 @@
 // switch instead of an OS thread wakeup. The poll backend has no single
 // pollable descriptor; BackendFD starts a goroutine that polls the same
 // set, signals one descriptor, and waits for the pass to finish before
-// it polls again, so no readiness is announced twice.
+// it polls again, so no readiness is announced twice; it also wakes at
+// least once a second, so that a descriptor closed while registered is
+// not held open by its sleeping poll.
+//
+// A descriptor closed while epoll still watches it through a copy (dup,
+// net.Conn.File, a child that inherited it) cannot be removed from the
+// kernel's set: its registration outlives the number. The epoll backend
+// keeps its own record of what it registered, tags each event with a
+// generation, and when a report or a failed removal shows such a
+// leftover, rebuilds the set from its record. BackendFD is then a second
+// epoll set whose only member is the current one, so its number stays
+// the same across rebuilds for the GUI loops that poll it; the
+// reactor's own wait uses the current set directly.
 package reactor

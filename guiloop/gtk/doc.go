@@ -101,16 +101,87 @@
 //		return count
 //	}
 //
+// # Embedding in an existing program
+//
+// A program that already has its gtk.Main, or its gtk.Application, keeps
+// it and attaches a reactor. Before:
+//
+//	func init() { runtime.LockOSThread() }
+//
+//	func main() {
+//		gtk.Init(nil)
+//		win := buildWindow()              // connects "destroy" to gtk.MainQuit
+//		win.ShowAll()
+//		gtk.Main()
+//	}
+//
+// After, three lines more; the program quits as it always did:
+//
+//	func main() {
+//		gtk.Init(nil)
+//		r, err := reactor.New()
+//		if err != nil {
+//			log.Fatal(err)
+//		}
+//		defer r.Close()                   // after gtk.Main returns: runs Shutdown
+//		if _, err := gtkloop.Attach(r); err != nil {
+//			log.Fatal(err)
+//		}
+//		win := buildWindow(r)             // timers, sockets, coroutines on r
+//		win.ShowAll()
+//		gtk.Main()
+//	}
+//
+// With a gtk.Application, attach in the "activate" handler, where the
+// window is built (attaching again, when a second copy of the program is
+// launched, is harmless), and close the reactor before os.Exit, which
+// skips deferred calls:
+//
+//	app.Connect("activate", func() {
+//		if _, err := gtkloop.Attach(r); err != nil {
+//			log.Fatal(err)
+//		}
+//		buildWindow(app, r).ShowAll()
+//	})
+//	code := app.Run(os.Args)
+//	r.Close()
+//	os.Exit(code)
+//
+// Both are complete programs in this package's guide folder
+// (guide/gtkmain, guide/application), which its tests build and use
+// through their windows.
+//
 // # Stopping
 //
-// r.Stop (or SIGINT and SIGTERM, which stop a reactor by default) ends
-// both loops: the source quits every gtk.Main it runs in, innermost
-// first, so Run returns, and so does an attached program's gtk.Main; a
-// program whose loop is not gtk.Main is ended through OnStop (by default
-// the default GApplication is quit). The stopped reactor is then left
-// alone, its descriptor unwatched, until Run returns or detach is called;
-// after that it can run again, under Run, Attach or its own Run. Detach
-// before r.Close.
+// A program ends its reactor in one of two ways.
+//
+// Its own loop ends: gtk.MainQuit, the last window of a gtk.Application.
+// The reactor is still live then; r.Close stops it, running its Shutdown
+// triggers (within the shutdown timeout, reactor.WithShutdownTimeout),
+// ending its coroutines and cooperative tasks at the depth they were made
+// at, cancelling its goroutine work, and detaching it. Close is also how
+// a program detaches a reactor at any time; it never ends the program's
+// own loop (except Run's, which then returns reactor.ErrClosed).
+//
+// Or the reactor stops (r.Stop): that ends the program's loops. Modal
+// dialogs running are answered with gtk.RESPONSE_DELETE_EVENT, as if the
+// user had closed them, so their Run returns; every gtk.Main the source
+// runs in is quit, innermost first, so Run returns, and so does an
+// attached program's gtk.Main; a program whose loop is not gtk.Main is
+// ended through OnStop (by default the default GApplication is quit).
+// The stopped reactor is then left alone, its descriptor unwatched, until
+// Run returns or detach is called; after that it can run again, under
+// Run, Attach or its own Run.
+//
+// # Signals
+//
+// A program made for loom (Run) stops its reactor on SIGINT and SIGTERM,
+// as reactor.Run does, unless it was made reactor.WithoutSignalHandlers:
+// the stop ends its dialogs and loops as above, and a second signal while
+// the stop is held up ends the process. A program that attaches a reactor
+// keeps its own signal behaviour: Attach turns the reactor's off
+// (reactor.SetStopOnInterrupt), so SIGTERM ends the program as it did
+// before loom, unless it asks for the graceful stop with HandleSignals.
 //
 // # Nested main loops
 //
@@ -120,21 +191,21 @@
 // dispatches inside the nested loop runs reactor passes nested in the
 // one on the stack, which the reactor allows. Timers, descriptors and
 // calls from goroutines go on firing, and one of them may answer the
-// dialog (dialog.Response). Stop quits gtk.Main loops, not a dialog's:
-// a dialog's Run goes on until it is answered, and Run returns after it.
+// dialog (dialog.Response).
 //
-// One case cannot be made safe: a coroutine (deferred.Async, or any
-// iter.Pull) must be resumed at the cgo callback depth it was created
-// at, and a dispatch inside a nested loop is one callback deeper than in
-// the main loop. A coroutine created in the main loop whose awaited
-// result arrives while a modal dialog runs is resumed inside the
-// dialog's loop, and the Go runtime aborts the program with "coro: OS
-// thread locking must match locking at coroutine creation". gtkloop
-// cannot move the resume, so it reports the danger first: when a nested
-// loop starts running the reactor while coroutines are suspended, it
-// logs a warning (log/slog) that says so. With coroutines, show dialogs
-// without a nested loop: dialog.Show, and a Deferred fired from its
-// "response" signal, which the coroutine awaits.
+// Coroutines pause while a modal dialog runs. A coroutine
+// (deferred.Async, a task.Cooperator job, any iter.Pull) must be resumed
+// at the cgo callback depth it was created at, or the Go runtime aborts
+// the program ("coro: OS thread locking must match locking at coroutine
+// creation"), and a dispatch inside a nested loop is one callback deeper
+// than in the main loop. So loom creates and resumes coroutines only in
+// passes at the main loop's depth (reactor.CallSoonUnnested): a coroutine
+// whose awaited result arrives while a dialog runs goes on when the
+// dialog closes; one started inside a dialog's loop (by its own button)
+// starts when the dialog closes; cooperative jobs take no step meanwhile.
+// Everything else (timers, descriptors, Deferred callbacks, promises'
+// observers) runs inside the dialog's loop as usual. A coroutine's body
+// may run a dialog itself: other coroutines wait for it to close.
 //
 // A Go panic never unwinds through GLib's frames (it would leave the main
 // context, and a dialog's loop on the stack, broken): the reactor

@@ -64,19 +64,29 @@ func Example() {
 }
 
 // An existing GTK program keeps its gtk.Main and attaches the reactor.
+// As every GTK program, it locks the main OS thread in an init function
+// (func init() { runtime.LockOSThread() }) and initializes GTK first. It
+// quits as it always did; Close, deferred, runs the reactor's Shutdown
+// triggers after gtk.Main returns. (Compiled, not run: it needs the main
+// OS thread and a display; guide/gtkmain is the same program, run by the
+// tests.)
 func ExampleAttach() {
+	gtk.Init(nil)
 	r, err := reactor.New()
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer r.Close()
-	detach, err := gtkloop.Attach(r)
-	if err != nil {
+	if _, err := gtkloop.Attach(r); err != nil {
 		log.Fatal(err)
 	}
-	r.CallLater(time.Minute, r.Stop) // quits gtk.Main
+	win, _ := gtk.WindowNew(gtk.WINDOW_TOPLEVEL)
+	win.Connect("destroy", gtk.MainQuit) // the program's own way out
+	label, _ := gtk.LabelNew("")
+	win.Add(label)
+	win.ShowAll()
+	r.CallLater(time.Second, func() { label.SetText("a reactor timer, on the GTK thread") })
 	gtk.Main()
-	detach()
 }
 
 func countPrimes(n int) int {
