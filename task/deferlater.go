@@ -53,3 +53,37 @@ func DeferLater(r *reactor.Reactor, d time.Duration, f func() any) *deferred.Def
 	})
 	return def
 }
+
+// DeferLaterPromise is DeferLater as a typed promise: once d has passed on
+// r's clock, f runs on the reactor goroutine and the promise settles with
+// what it returns (a panic in f rejects it with a *deferred.PanicError).
+// A nil f fulfils the promise with the zero T. Cancelling the promise
+// before d has passed cancels the call: f never runs, and the promise is
+// rejected with deferred.ErrCancelled. Close, a closed reactor and a nil
+// r reject it as they fail DeferLater's Deferred. Loop goroutine.
+func DeferLaterPromise[T any](r *reactor.Reactor, d time.Duration, f func() (T, error)) *deferred.Promise[T] {
+	var value T
+	var g func() any
+	if f != nil {
+		g = func() any {
+			v, err := f()
+			if err != nil {
+				return err
+			}
+			value = v
+			return nil
+		}
+	}
+	def := DeferLater(r, d, g)
+	p, res := deferred.NewPromise[T]()
+	res.OnCancel(func() { def.Cancel() })
+	def.AddBoth(func(v any) any {
+		if err, ok := v.(error); ok {
+			res.Reject(err)
+		} else {
+			res.Resolve(value)
+		}
+		return nil
+	})
+	return p
+}

@@ -318,3 +318,33 @@ func (lc *LoopingCall) counted() any {
 func (lc *LoopingCall) intervalOf(t time.Time) int64 {
 	return int64(t.Sub(lc.start) / lc.interval)
 }
+
+// StartPromise is Start as a typed promise: it starts the loop as Start
+// does, and the promise is fulfilled with lc when the loop is stopped, or
+// rejected as Start's Deferred fails. Cancelling the promise stops the
+// loop, as Stop does, and rejects it with deferred.ErrCancelled. Loop
+// goroutine.
+func (lc *LoopingCall) StartPromise(interval time.Duration, now bool) *deferred.Promise[*LoopingCall] {
+	wasRunning := lc != nil && lc.running
+	d := lc.Start(interval, now)
+	var rn *loopRun // this run, while it goes on
+	if !wasRunning && lc != nil && lc.running {
+		rn = lc.cur
+	}
+	p, res := deferred.NewPromise[*LoopingCall]()
+	res.OnCancel(func() {
+		res.Reject(deferred.ErrCancelled)
+		if rn != nil && lc.cur == rn && lc.running {
+			lc.Stop()
+		}
+	})
+	d.AddBoth(func(v any) any {
+		if err, ok := v.(error); ok {
+			res.Reject(err)
+		} else {
+			res.Resolve(lc)
+		}
+		return nil
+	})
+	return p
+}

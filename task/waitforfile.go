@@ -69,3 +69,11 @@ func WaitForFile(r *reactor.Reactor, path string, interval time.Duration) *defer
 	})
 	return d
 }
+
+// WaitForFilePromise is WaitForFile as a typed promise: it is fulfilled
+// with path once a file exists there, and rejected as WaitForFile's
+// Deferred fails. Cancelling the promise stops the polling and rejects it
+// with deferred.ErrCancelled. Loop goroutine.
+func WaitForFilePromise(r *reactor.Reactor, path string, interval time.Duration) *deferred.Promise[string] {
+	return deferred.FromDeferred[string](WaitForFile(r, path, interval))
+}
