@@ -18,6 +18,12 @@ import "iter"
 //	CallSoonUnnested(f func()) (cancel func())
 //	// Closed reports whether the loop is closed. Any goroutine.
 //	Closed() bool
+//	// EnterCoroutine and LeaveCoroutine run on a coroutine's goroutine
+//	// as it starts or resumes, and before it yields or ends: a GUI loop's
+//	// hooks, so that its toolkit takes the coroutine's calls as the loop
+//	// goroutine's (Fyne checks the calling goroutine).
+//	EnterCoroutine()
+//	LeaveCoroutine()
 //
 // With OnClose, closing the loop ends the coroutines suspended on it and
 // the Waits for it, see Async and Wait; Closed lets them know of a Close
@@ -39,8 +45,27 @@ type (
 	unnestedCaller interface {
 		CallSoonUnnested(f func()) (cancel func())
 	}
-	closedReporter interface{ Closed() bool }
+	closedReporter  interface{ Closed() bool }
+	coroutineHooker interface {
+		EnterCoroutine()
+		LeaveCoroutine()
+	}
 )
+
+// enter and leave run the loop's coroutine hooks, if it has them, on the
+// coroutine's goroutine: as it starts or resumes, and before it yields or
+// ends.
+func (co *Co) enter() {
+	if h, ok := co.loop.(coroutineHooker); ok {
+		h.EnterCoroutine()
+	}
+}
+
+func (co *Co) leave() {
+	if h, ok := co.loop.(coroutineHooker); ok {
+		h.LeaveCoroutine()
+	}
+}
 
 // loopClosed reports whether loop says it is closed.
 func loopClosed(loop Loop) bool {
@@ -235,6 +260,8 @@ func (co *Co) start() {
 	}
 	co.next, _ = iter.Pull(func(yield func(struct{}) bool) {
 		co.yield = yield
+		co.enter()
+		defer co.leave()
 		co.res.run(co)
 	})
 	co.step()
@@ -358,7 +385,9 @@ func Await[T any](co *Co, a Awaitable[T]) (T, error) {
 	co.cur = w
 	a.subscribe(w.deliver)
 	co.parked = true
+	co.leave()
 	co.yield(struct{}{})
+	co.enter()
 	co.cur = nil
 	return w.v, w.err
 }

@@ -48,6 +48,8 @@ type Reactor struct {
 	baseG        uint64          // the goroutine that runs passes at baseLevel
 	nest         func(func())    // SetNest's
 
+	coEnter, coLeave func() // SetCoroutineHooks'
+
 	gmu     sync.Mutex
 	gq      []func() // CallFromGoroutine's queue
 	gspare  []func()

@@ -391,7 +391,7 @@ func (t *CooperativeTask) unit() {
 		// Created here, in an unnested reactor callback, as every
 		// resume is, so that the coroutine is always resumed at the
 		// depth it was created at (see reactor.CallSoonUnnested).
-		t.next, t.stop = iter.Pull(t.seq)
+		t.next, t.stop = iter.Pull(t.hooked(t.seq))
 	}
 	v, ok, failure := t.step()
 	if !ok || failure != nil {
@@ -429,6 +429,23 @@ func (t *CooperativeTask) unit() {
 		if v != nil {
 			t.completeWith(ErrTaskFailed, v)
 		}
+	}
+}
+
+// hooked wraps the job so that its goroutine runs the reactor's
+// coroutine hooks (reactor.SetCoroutineHooks) each time it starts or
+// resumes running, and before it gives the thread back.
+func (t *CooperativeTask) hooked(seq iter.Seq[any]) iter.Seq[any] {
+	r := t.c.r
+	return func(yield func(any) bool) {
+		r.EnterCoroutine()
+		defer r.LeaveCoroutine()
+		seq(func(v any) bool {
+			r.LeaveCoroutine()
+			more := yield(v)
+			r.EnterCoroutine()
+			return more
+		})
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	"go.uber.org/goleak"
 
 	fyneloop "github.com/loomkit/loom/guiloop/fyne"
+	"github.com/loomkit/loom/deferred"
 	"github.com/loomkit/loom/reactor"
 )
 
@@ -53,6 +54,7 @@ type run struct {
 	hookRuns  atomic.Int64
 	hookEarly atomic.Bool // the hook ran before the pump had ended
 
+	stopped   atomic.Bool   // the reactor's Shutdown triggers ran
 	returned  chan struct{} // closed when a.Run has returned
 	firstPass chan struct{}
 	fdsBefore []string
@@ -175,6 +177,10 @@ func runScenario(name string) int {
 		return 1
 	}
 	s.firstPass = make(chan struct{})
+	s.r.AddSystemEventTrigger(reactor.After, reactor.Shutdown, func() *deferred.Deferred {
+		s.stopped.Store(true)
+		return nil
+	})
 	s.r.CallSoon(func() { s.check(); close(s.firstPass) })
 	sc.arrange(s)
 	go func() {
@@ -227,7 +233,7 @@ func (s *run) verify(sc scenario) error {
 	if err := s.p.Stop(); err != nil {
 		errs = append(errs, fmt.Errorf("Stop: %v", err))
 	}
-	if sc.reactorStops && !s.r.Stopped() {
+	if sc.reactorStops && !s.stopped.Load() {
 		errs = append(errs, errors.New("the reactor did not stop"))
 	}
 	time.Sleep(50 * time.Millisecond) // a pass refused after the drain would show now

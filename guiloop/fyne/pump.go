@@ -51,6 +51,7 @@ type Pump struct {
 	posting atomic.Bool   // the pump is inside DoFromGoroutine
 	inline  atomic.Bool   // the driver runs posted calls on the caller's goroutine
 	hook    *appHook
+	coHooks *coroutineHooks // the reactor's coroutine hooks while the pump runs
 
 	frames       *fyne.Animation // the frame check (frames.go)
 	framesOn     atomic.Bool     // frames is running; changed on Fyne's goroutine
@@ -117,6 +118,8 @@ func Start(a fyne.App, r *reactor.Reactor, opts ...Option) (*Pump, error) {
 		opt(p)
 	}
 	p.pass = p.runPass // bound once: a post allocates nothing
+	p.coHooks = &coroutineHooks{}
+	r.SetCoroutineHooks(p.coHooks.enter, p.coHooks.leave)
 	if p.stopR, p.stopW, err = pipe(); err != nil {
 		return nil, fmt.Errorf("fyneloop: %w", err)
 	}
@@ -260,6 +263,11 @@ func (p *Pump) runPass() {
 		p.passErr = err
 		p.stopFrames()
 		p.stopped()
+		if p.r.Stopped() {
+			// The pump's run is over: the reactor may run again, under
+			// another pump or its own Run (as reactor.Run leaves it).
+			p.r.EndRun()
+		}
 		p.inPass.Store(false)
 		p.passMu.Unlock()
 		p.result <- passResult{end: true, err: err}
