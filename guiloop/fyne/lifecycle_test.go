@@ -18,8 +18,8 @@ import (
 	"fyne.io/fyne/v2/widget"
 	"go.uber.org/goleak"
 
-	fyneloop "github.com/loomkit/loom/guiloop/fyne"
 	"github.com/loomkit/loom/deferred"
+	fyneloop "github.com/loomkit/loom/guiloop/fyne"
 	"github.com/loomkit/loom/reactor"
 )
 
