@@ -40,13 +40,12 @@ func Go[T any](r *Reactor, f func(ctx context.Context) (T, error)) *deferred.Pro
 //		})
 //	deferred.On(p, deferred.Progress, func(c deferred.Count) { bar.SetValue(c.Fraction()) })
 //
-// Reports are coalesced so that a flood of them cannot swamp the loop:
-// while one delivery is on its way to the reactor goroutine, later
-// reports replace the value it will carry, so at most one
-// CallFromGoroutine per promise is in flight, observers see at most one
-// value per pass of the loop, and the value they see is the latest. The
-// last report made before f returns is always delivered, before the
-// promise settles. Reports made after f returned, or after the promise
+// Reports are coalesced so that a flood of them cannot swamp the loop
+// (or a GUI's frames): a report replaces the value not yet delivered,
+// observers see at most one value per pass of the loop, the latest, and
+// at most one CallFromGoroutine per promise is in flight. The last report
+// made before f returns is always delivered, before the promise settles
+// (in the pass that settles it, which may follow another delivery). Reports made after f returned, or after the promise
 // was cancelled, are dropped. Cancellation, Close and panics are as for
 // Go. GoWithProgress must be called on the reactor goroutine; the
 // progress function may be called from any goroutine.
@@ -126,8 +125,11 @@ func callTyped[T, P any](name string, f func(context.Context, func(P)) (T, error
 }
 
 // progressBox carries progress reports from a job's goroutines to the
-// loop: it holds the latest value not yet delivered, and at most one
-// delivery is queued with CallFromGoroutine at a time.
+// loop: it holds the latest value not yet delivered. The first report
+// queues one delivery with CallFromGoroutine; from then on, while reports
+// keep coming, the loop takes the latest once per pass (CallSoon), and
+// only a pass that finds none waiting lets the next report queue a
+// delivery again.
 type progressBox[P any] struct {
 	r    *Reactor
 	emit func(P) // loop goroutine
@@ -135,7 +137,7 @@ type progressBox[P any] struct {
 	mu       sync.Mutex
 	latest   P
 	has      bool // latest is waiting for delivery
-	inFlight bool // a delivery is queued
+	inFlight bool // a delivery is queued, or the loop takes values each pass
 	finished bool // f returned: reports are dropped
 }
 
@@ -165,12 +167,25 @@ func (b *progressBox[P]) finish() {
 	b.mu.Unlock()
 }
 
-// deliver emits the latest value, if one is waiting. Loop goroutine.
+// deliver emits the value waiting and looks again on the next pass. Loop
+// goroutine.
 func (b *progressBox[P]) deliver() {
-	b.mu.Lock()
-	b.inFlight = false
-	b.mu.Unlock()
 	b.flush()
+	b.r.CallSoon(b.next)
+}
+
+// next emits the value that came in since the last pass, if one did, and
+// looks again on the pass after; otherwise it lets the next report queue
+// a delivery. Loop goroutine.
+func (b *progressBox[P]) next() {
+	b.mu.Lock()
+	if !b.has {
+		b.inFlight = false
+		b.mu.Unlock()
+		return
+	}
+	b.mu.Unlock()
+	b.deliver()
 }
 
 // flush emits the value waiting, if there is one. Loop goroutine.

@@ -81,6 +81,22 @@
 // The app must not call fyne.DoAndWait from Fyne's goroutine (Fyne's own
 // rule), and reactor callbacks need neither fyne.Do nor fyne.DoAndWait.
 //
+// # Coroutines
+//
+// The body of a coroutine (deferred.Async) and a cooperative job
+// (task.Cooperator) may call widgets, as any reactor callback does, and
+// so may callbacks fired inside them. They run on a goroutine of their
+// own, on Fyne's thread, only while the pass that resumed them waits for
+// them; Fyne (2.6+) tells its own calls by the calling goroutine, so
+// while a coroutine runs the pump tells Fyne that its goroutine is
+// Fyne's (reactor.SetCoroutineHooks), and gives Fyne its own back when it
+// yields. Without that, a widget call Fyne runs only on its goroutine
+// (Window.SetContent, Show, a new window) would wait for the goroutine
+// that waits for the coroutine: a frozen app. Fyne keeps the id in an
+// unexported variable of an internal package, which the pump reaches by
+// name (go:linkname): this package's tests fail if a Fyne version renames
+// it or stops reading it.
+//
 // # Stopping
 //
 // reactor.Stop quits the app (OnStop changes that: a program that runs
@@ -139,15 +155,14 @@
 // fyne.CurrentApp, which is the same driver in a program and lets tests
 // wrap it.
 //
-// The reactor does not wake its backend when code outside a pass calls
-// CallSoon or CallLater (it does for Stop and CallFromGoroutine), so on
-// its own the pump would not see work that a widget handler schedules
-// while it sleeps. A frame check sees it: a Fyne animation that animates
-// nothing runs once per frame on Fyne's goroutine, compares the reactor's
-// NextTimeout with the pump's current deadline and, when the reactor
-// needs a pass sooner, wakes the pump with an empty CallFromGoroutine.
-// Handler work thus starts within a frame (1/60 s), at a cost of a few
-// nanoseconds per frame and no posts.
+// Work that a widget handler schedules while the pump sleeps (CallSoon,
+// CallLater outside a pass) wakes the reactor's backend, so the pump sees
+// it at once. A frame check backs that up: a Fyne animation that
+// animates nothing runs once per frame on Fyne's goroutine, compares the
+// reactor's NextTimeout with the pump's current deadline and, when the
+// reactor needs a pass sooner, wakes the pump with an empty
+// CallFromGoroutine, at a cost of a few nanoseconds per frame and no
+// posts.
 //
 // Fyne's GLFW driver, once its loop has ended, drains its queue without
 // running what it holds, then runs every later post on the caller's
