@@ -25,7 +25,7 @@ func Go[T any](r *Reactor, f func(ctx context.Context) (T, error)) *deferred.Pro
 	if f == nil {
 		return deferred.Rejected[T](fmt.Errorf("reactor.Go given a nil function: %w", deferred.ErrNil))
 	}
-	return goWork(r, "Go", func(ctx context.Context, _ func(struct{})) (T, error) { return f(ctx) }, nil)
+	return goWork(r, "reactor.Go", func(ctx context.Context, _ func(struct{})) (T, error) { return f(ctx) }, nil)
 }
 
 // GoWithProgress is Go for work that reports how far it has come: f
@@ -45,15 +45,16 @@ func Go[T any](r *Reactor, f func(ctx context.Context) (T, error)) *deferred.Pro
 // observers see at most one value per pass of the loop, the latest, and
 // at most one CallFromGoroutine per promise is in flight. The last report
 // made before f returns is always delivered, before the promise settles
-// (in the pass that settles it, which may follow another delivery). Reports made after f returned, or after the promise
-// was cancelled, are dropped. Cancellation, Close and panics are as for
-// Go. GoWithProgress must be called on the reactor goroutine; the
-// progress function may be called from any goroutine.
+// (in the pass that settles it, which may follow another delivery).
+// Reports made after f returned, or after the promise was cancelled, are
+// dropped. Cancellation, Close and panics are as for Go. GoWithProgress
+// must be called on the reactor goroutine; the progress function may be
+// called from any goroutine.
 func GoWithProgress[T, P any](r *Reactor, ev deferred.Event[P], f func(ctx context.Context, progress func(P)) (T, error)) *deferred.Promise[T] {
 	if f == nil {
 		return deferred.Rejected[T](fmt.Errorf("reactor.GoWithProgress given a nil function: %w", deferred.ErrNil))
 	}
-	return goWork(r, "GoWithProgress", f, &ev)
+	return goWork(r, "reactor.GoWithProgress", f, &ev)
 }
 
 // goWork runs f on the pool as a job whose Deferred (which Close and the
@@ -61,7 +62,7 @@ func GoWithProgress[T, P any](r *Reactor, ev deferred.Event[P], f func(ctx conte
 // emitted under it, coalesced by a progressBox.
 func goWork[T, P any](r *Reactor, name string, f func(context.Context, func(P)) (T, error), ev *deferred.Event[P]) *deferred.Promise[T] {
 	if r == nil {
-		return deferred.Rejected[T](fmt.Errorf("reactor.%s given a nil reactor: %w", name, deferred.ErrNil))
+		return deferred.Rejected[T](fmt.Errorf("%s given a nil reactor: %w", name, deferred.ErrNil))
 	}
 	if r.closed.Load() {
 		return deferred.Rejected[T](fmt.Errorf("%s: %w", name, ErrClosed))
