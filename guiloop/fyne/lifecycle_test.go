@@ -1,6 +1,7 @@
 package fyneloop_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -21,6 +22,7 @@ import (
 	"github.com/loomkit/loom/deferred"
 	fyneloop "github.com/loomkit/loom/guiloop/fyne"
 	"github.com/loomkit/loom/reactor"
+	"github.com/loomkit/loom/task"
 )
 
 // A scenario runs one app from start to end in a process of its own (an
@@ -32,7 +34,8 @@ type scenario struct {
 	// arrange sets up how the app or the reactor will stop, once the
 	// app runs.
 	arrange func(s *run)
-	// reactorStops says whether the reactor itself ends stopped.
+	// reactorStops says whether the reactor itself stops (reactor.Stop),
+	// rather than by Close after the app quits.
 	reactorStops bool
 	// hookFirst says the program's OnStopped hook may run before the
 	// pump has ended (it replaced the one Start chained).
@@ -54,8 +57,16 @@ type run struct {
 	hookRuns  atomic.Int64
 	hookEarly atomic.Bool // the hook ran before the pump had ended
 
-	stopped   atomic.Bool   // the reactor's Shutdown triggers ran
-	returned  chan struct{} // closed when a.Run has returned
+	stopped  atomic.Bool   // the reactor's Shutdown triggers ran
+	returned chan struct{} // closed when a.Run has returned
+	closed   chan struct{} // closed when main has closed the reactor after a.Run
+	closeErr error
+
+	// Work in flight when the app quits, which Close must end.
+	coroutine *deferred.Promise[any]
+	task      *task.CooperativeTask
+	taskErr   atomic.Value
+	jobEnded  chan struct{}
 	firstPass chan struct{}
 	fdsBefore []string
 	goBefore  goleak.Option
@@ -152,7 +163,7 @@ func runScenario(name string) int {
 		fmt.Fprintf(os.Stderr, "no scenario %q\n", name)
 		return 2
 	}
-	s := &run{mainG: fyneloop.Goid(), returned: make(chan struct{})}
+	s := &run{mainG: fyneloop.Goid(), returned: make(chan struct{}), closed: make(chan struct{}), jobEnded: make(chan struct{})}
 	s.a = app.New()
 	s.w = s.a.NewWindow("fyneloop scenario")
 	s.w.SetContent(widget.NewLabel("scenario"))
@@ -182,6 +193,7 @@ func runScenario(name string) int {
 		return nil
 	})
 	s.r.CallSoon(func() { s.check(); close(s.firstPass) })
+	s.r.CallSoon(func() { s.inFlight() })
 	sc.arrange(s)
 	go func() {
 		if err := s.verify(sc); err != nil {
@@ -194,7 +206,37 @@ func runScenario(name string) int {
 	s.a.Run()
 	s.ended.Store(true)
 	close(s.returned)
+	// As a program does after a.Run: stop the pump, close the reactor,
+	// here on Fyne's goroutine, where its coroutines were made.
+	if err := s.p.Stop(); err != nil {
+		s.closeErr = err
+	}
+	if err := s.r.Close(); err != nil && s.closeErr == nil {
+		s.closeErr = err
+	}
+	close(s.closed)
 	select {} // verify ends the process
+}
+
+// inFlight starts work that is still going when the app quits: a
+// coroutine waiting for what never comes, a cooperative task that never
+// ends, and goroutine work that waits for its context.
+func (s *run) inFlight() {
+	s.coroutine = deferred.Async(s.r, func(co *deferred.Co) (any, error) {
+		return deferred.Await(co, deferred.New())
+	})
+	c := task.NewCooperator(s.r)
+	s.task = c.Cooperate(func(yield func(any) bool) {
+		for yield(nil) {
+			time.Sleep(time.Millisecond)
+		}
+	})
+	s.task.WhenDone().AddErrback(func(err error) any { s.taskErr.Store(err); return nil })
+	s.r.DeferToGoroutine(func(ctx context.Context) (any, error) {
+		<-ctx.Done()
+		close(s.jobEnded)
+		return nil, ctx.Err()
+	}).AddErrback(func(error) any { return nil })
 }
 
 // verify checks, once the app has stopped, that the pump ended with it.
@@ -230,30 +272,62 @@ func (s *run) verify(sc scenario) error {
 	case n > 1 || s.hookEarly.Load() && !sc.hookFirst:
 		errs = append(errs, fmt.Errorf("the program's OnStopped hook ran %d times, before the pump ended: %v", n, s.hookEarly.Load()))
 	}
-	if err := s.p.Stop(); err != nil {
-		errs = append(errs, fmt.Errorf("Stop: %v", err))
-	}
-	if sc.reactorStops && !s.stopped.Load() {
-		errs = append(errs, errors.New("the reactor did not stop"))
-	}
 	time.Sleep(50 * time.Millisecond) // a pass refused after the drain would show now
 	if n := s.wrong.Load(); n > 0 {
 		errs = append(errs, fmt.Errorf("%d callbacks ran off Fyne's goroutine or after the app ended", n))
 	}
-	if err := s.r.Close(); err != nil {
-		errs = append(errs, fmt.Errorf("Close: %v", err))
+	hung := false
+	select {
+	case <-s.closed:
+		if s.closeErr != nil {
+			errs = append(errs, fmt.Errorf("Stop or Close: %v", s.closeErr))
+		}
+	case <-time.After(5 * time.Second):
+		// Fyne hung as it ended (above): a.Run never returned, so close
+		// here, off Fyne's goroutine, where coroutines cannot be ended.
+		hung = true
+		if err := s.p.Stop(); err != nil {
+			errs = append(errs, fmt.Errorf("Stop: %v", err))
+		}
+		if err := s.r.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("Close: %v", err))
+		}
+	}
+	// Whatever the path, quitting stopped the reactor: its Shutdown
+	// triggers ran, and its work in flight ended.
+	if !s.stopped.Load() {
+		errs = append(errs, errors.New("the reactor's Shutdown triggers did not run"))
+	}
+	select {
+	case <-s.jobEnded:
+	case <-time.After(5 * time.Second):
+		errs = append(errs, errors.New("goroutine work still running after Close"))
+	}
+	if err, _ := s.taskErr.Load().(error); !errors.Is(err, task.ErrCooperatorStopped) {
+		errs = append(errs, fmt.Errorf("the cooperative task ended with %v, want ErrCooperatorStopped", err))
+	}
+	if !hung {
+		if c := s.coroutine; c == nil || !c.Settled() {
+			errs = append(errs, errors.New("the coroutine is still waiting after Close"))
+		}
+	} else {
+		fmt.Println("scenario: Fyne hung, Close ran off its goroutine: coroutines left parked, as documented")
+	}
+	extra := []goleak.Option{}
+	if hung {
+		extra = append(extra, goleak.IgnoreAnyFunction("iter.Pull[...].func1"), goleak.IgnoreTopFunction("runtime.coroswitch"))
 	}
 	// Fyne leaves goroutines of its own behind after Run: its SIGTERM
 	// watcher (unless a SIGTERM came), at times its settings file
 	// watcher, and its lifecycle goroutine when its shutdown hung.
 	// Everything else must be gone.
-	if err := goleak.Find(s.goBefore,
+	if err := goleak.Find(append(extra, s.goBefore,
 		goleak.IgnoreCurrent(),
 		goleak.IgnoreTopFunction("fyne.io/fyne/v2/internal/driver/glfw.(*gLDriver).catchTerm"),
 		goleak.IgnoreTopFunction("fyne.io/fyne/v2/app.watchFile.func1"),
 		goleak.IgnoreAnyFunction("github.com/fsnotify/fsnotify.(*inotify).readEvents"),
 		goleak.IgnoreAnyFunction("fyne.io/fyne/v2/internal/app.(*Lifecycle).RunEventQueue"),
-	); err != nil {
+	)...); err != nil {
 		errs = append(errs, err)
 	}
 	// The app closes some of its own as it ends (GLFW's); none may be new.
