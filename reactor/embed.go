@@ -23,6 +23,7 @@ func (r *Reactor) BackendFD() (int, error) {
 // coarser must round it up, never down, or a due timer becomes a busy
 // loop. It must be called on the reactor goroutine.
 func (r *Reactor) NextTimeout() time.Duration {
+	r.loopOnly("NextTimeout")
 	if len(r.soon) > 0 || r.gwake.Load() || r.stopped || r.unnestedReady() {
 		return 0
 	}

@@ -46,12 +46,14 @@ func (r *Reactor) lookup(fd int) *fdState {
 // has a reader. The descriptor should be nonblocking. AddReader
 // must be called on the reactor goroutine.
 func (r *Reactor) AddReader(fd int, f func()) error {
+	r.loopOnly("AddReader")
 	return r.watch(fd, f, poller.Readable)
 }
 
 // AddWriter calls f on the reactor goroutine whenever fd is writable, until
 // RemoveWriter; otherwise as AddReader.
 func (r *Reactor) AddWriter(fd int, f func()) error {
+	r.loopOnly("AddWriter")
 	return r.watch(fd, f, poller.Writable)
 }
 
@@ -122,10 +124,10 @@ func (r *Reactor) set(fd int, st *fdState) {
 // still be called while a copy of the descriptor (dup, a child's, the
 // descriptor behind a net.Conn's File) keeps its file open. It must be
 // called on the reactor goroutine.
-func (r *Reactor) RemoveReader(fd int) { r.unwatch(fd, poller.Readable) }
+func (r *Reactor) RemoveReader(fd int) { r.loopOnly("RemoveReader"); r.unwatch(fd, poller.Readable) }
 
 // RemoveWriter stops calling fd's writer, as RemoveReader.
-func (r *Reactor) RemoveWriter(fd int) { r.unwatch(fd, poller.Writable) }
+func (r *Reactor) RemoveWriter(fd int) { r.loopOnly("RemoveWriter"); r.unwatch(fd, poller.Writable) }
 
 func (r *Reactor) unwatch(fd int, ev poller.Events) {
 	st := r.lookup(fd)

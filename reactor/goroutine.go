@@ -26,6 +26,7 @@ const DefaultWorkers = 10
 // from outside. On a closed reactor, the Deferred has failed already with
 // ErrClosed. DeferToGoroutine must be called on the reactor goroutine.
 func (r *Reactor) DeferToGoroutine(f func(ctx context.Context) (any, error)) *deferred.Deferred {
+	r.loopOnly("DeferToGoroutine")
 	if r.closed.Load() {
 		return deferred.Fail(fmt.Errorf("DeferToGoroutine: %w", ErrClosed))
 	}

@@ -51,6 +51,7 @@ func goid() uint64 {
 // returned function cancels the call if it has not run. It must be called
 // on the reactor goroutine.
 func (r *Reactor) CallSoonUnnested(f func()) (cancel func()) {
+	r.loopOnly("CallSoonUnnested")
 	if r.closed.Load() || f == nil {
 		return func() {}
 	}

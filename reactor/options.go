@@ -15,6 +15,7 @@ type options struct {
 	signals bool
 	workers int
 	grace   time.Duration
+	debug   bool
 }
 
 // WithBackend picks the readiness backend by name: one of Backends().

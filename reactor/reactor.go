@@ -50,6 +50,10 @@ type Reactor struct {
 
 	coEnter, coLeave func() // SetCoroutineHooks'
 
+	debug   bool          // WithDebug: loop-only methods check the goroutine
+	closing atomic.Bool   // Close is running (read by debug checks on any goroutine)
+	loopG   atomic.Uint64 // debug: the goroutine of the latest outermost pass
+
 	gmu     sync.Mutex
 	gq      []func() // CallFromGoroutine's queue
 	gspare  []func()
@@ -87,7 +91,7 @@ func Backends() []string { return poller.Names() }
 // New creates a reactor. It fails for an unknown backend name or when the
 // OS refuses a descriptor.
 func New(opts ...Option) (*Reactor, error) {
-	o := options{clock: realClock{}, logger: slog.Default(), signals: true, workers: DefaultWorkers, grace: DefaultShutdownTimeout}
+	o := options{clock: realClock{}, logger: slog.Default(), signals: true, workers: DefaultWorkers, grace: DefaultShutdownTimeout, debug: debugFromEnv()}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -102,7 +106,7 @@ func New(opts ...Option) (*Reactor, error) {
 	if name == "" {
 		name = poller.Names()[0]
 	}
-	r := &Reactor{p: p, backend: name, clock: o.clock, epoch: o.clock.Now(), log: o.logger, grace: o.grace}
+	r := &Reactor{p: p, backend: name, clock: o.clock, epoch: o.clock.Now(), log: o.logger, grace: o.grace, debug: o.debug}
 	r.pool.max = o.workers
 	if o.signals {
 		r.signals = newSignals(r)
@@ -120,6 +124,7 @@ func (r *Reactor) Backend() string { return r.backend }
 // CallSoon queues f to run on the next pass, after the calls queued before
 // it. It must be called on the reactor goroutine.
 func (r *Reactor) CallSoon(f func()) {
+	r.loopOnly("CallSoon")
 	if r.closed.Load() {
 		return
 	}
@@ -207,6 +212,7 @@ func (r *Reactor) Run(ctx context.Context) error {
 // loop when Stopped reports true. Stop must be called on the reactor
 // goroutine; other goroutines use CallFromGoroutine(r.Stop).
 func (r *Reactor) Stop() {
+	r.loopOnly("Stop")
 	if r.stopping {
 		return
 	}
@@ -254,6 +260,7 @@ func (r *Reactor) Close() error {
 	if r.closed.Load() {
 		return nil
 	}
+	r.closing.Store(true)
 	r.shutdown()
 	r.runCloseHooks()
 	r.drainUnnested()
@@ -380,6 +387,9 @@ func (r *Reactor) RunOnce(timeout time.Duration) error {
 	}
 	if !r.levelSeen {
 		r.markBase() // the loop's own depth: see CallSoonUnnested
+	}
+	if r.debug && r.depth == 1 {
+		r.loopG.Store(goid())
 	}
 
 	worked := r.runTimers()

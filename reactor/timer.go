@@ -43,6 +43,7 @@ type DelayedCall struct {
 // On a closed reactor, the call returned is already cancelled. CallLater
 // must be called on the reactor goroutine.
 func (r *Reactor) CallLater(d time.Duration, f func()) *DelayedCall {
+	r.loopOnly("CallLater")
 	c := &DelayedCall{r: r, f: f, when: addSat(r.nanos(), max(d, 0)), index: -1}
 	if r.closed.Load() {
 		c.state, c.f = cancelled, nil

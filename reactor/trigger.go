@@ -55,6 +55,7 @@ type systemEvent struct {
 // A panicking trigger is logged and counts as done. It must be called on
 // the reactor goroutine.
 func (r *Reactor) AddSystemEventTrigger(phase Phase, event string, f func() *deferred.Deferred) (remove func()) {
+	r.loopOnly("AddSystemEventTrigger")
 	if r.events == nil {
 		r.events = make(map[string]*systemEvent)
 	}
