@@ -300,7 +300,14 @@ type CooperativeTask struct {
 // failed Deferred, with ErrTaskStopped after Stop, or with
 // ErrCooperatorStopped. Each call returns a new Deferred, so callbacks
 // added to one do not change what the others see. On a finished task it
-// returns a Deferred that has fired already. Loop goroutine.
+// returns a Deferred that has fired already.
+//
+// As in Twisted, the Deferreds fire as the job ends, within the step that
+// ends it: before calls the job queued with CallSoon on its way, which run
+// on the next pass. A job that shows its progress that way would have a
+// late update overwrite a final summary written by a WhenDone callback;
+// a job may update widgets directly instead, as any reactor callback may
+// (in GTK and in Fyne), which keeps the order. Loop goroutine.
 func (t *CooperativeTask) WhenDone() *deferred.Deferred {
 	if err := t.misuse(); err != nil {
 		return deferred.Fail(err)
