@@ -2,6 +2,7 @@ package fyneloop_test
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"log"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/loomkit/loom/deferred"
 	fyneloop "github.com/loomkit/loom/guiloop/fyne"
 	"github.com/loomkit/loom/reactor"
 )
@@ -78,4 +80,45 @@ func ExampleOnStop() {
 		r.Close() // the pump has ended: no pass runs any more
 	}()
 	a.NewWindow("loom").ShowAndRun()
+}
+
+// The README's Fyne quick start: a button whose work runs on a goroutine
+// and reports progress to a bar, read top to bottom in a coroutine that
+// updates the widgets itself, on Fyne's goroutine.
+func Example_progress() {
+	r, err := reactor.New()
+	if err != nil {
+		log.Fatal(err)
+	}
+	a := app.NewWithID("io.loomkit.quickstart")
+	w := a.NewWindow("loom")
+	bar := widget.NewProgressBar()
+	status := widget.NewLabel("")
+	var start *widget.Button
+	start = widget.NewButton("Count", func() {
+		start.Disable()
+		deferred.Async(r, func(co *deferred.Co) (int, error) {
+			job := reactor.GoWithProgress(r, deferred.Progress, func(ctx context.Context, progress func(deferred.Count)) (int, error) {
+				for i := range 100 {
+					time.Sleep(10 * time.Millisecond) // slow work, off the GUI thread
+					progress(deferred.Count{Done: int64(i + 1), Total: 100})
+				}
+				return 100, nil
+			})
+			deferred.On(job, deferred.Progress, func(c deferred.Count) { bar.SetValue(c.Fraction()) })
+			n, err := deferred.Await(co, job)
+			status.SetText(fmt.Sprint("counted ", n)) // widgets, straight from the coroutine
+			start.Enable()
+			return n, err
+		})
+	})
+	w.SetContent(container.NewVBox(start, bar, status))
+
+	p, err := fyneloop.Start(a, r)
+	if err != nil {
+		log.Fatal(err)
+	}
+	w.ShowAndRun()
+	p.Stop()
+	r.Close() // after a.Run: runs Shutdown, ends what is still going
 }
