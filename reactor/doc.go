@@ -18,7 +18,13 @@
 // or before the loop starts) except CallFromGoroutine, the one door for
 // other goroutines: it queues a function and wakes the loop. Blocking
 // work belongs on another goroutine: DeferToGoroutine runs it on a
-// bounded pool and delivers its result back as a Deferred.
+// bounded pool and delivers its result back as a Deferred; Go and
+// GoWithProgress do the same with a typed promise, the second with
+// progress reports that reach the loop coalesced, as typed promise
+// events (deferred.Progress).
+//
+// In debug mode (WithDebug, or LOOM_DEBUG=1) every loop-only method checks
+// the calling goroutine and panics with a message that says so.
 //
 // # One pass
 //
