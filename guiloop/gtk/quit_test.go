@@ -189,7 +189,7 @@ func quitChild(path string) {
 // fakeTB lets a child scenario use helpers that take a testing.TB.
 type fakeTB struct{ testing.TB }
 
-func (fakeTB) Helper()           {}
+func (fakeTB) Helper()          {}
 func (fakeTB) Skip(args ...any) { panic(fmt.Sprint(args...)) }
 
 // fdList names the process's open descriptors.
