@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gotk3/gotk3/glib"
 	"github.com/gotk3/gotk3/gtk"
 	"go.uber.org/goleak"
 
@@ -22,13 +21,13 @@ import (
 	"github.com/loomkit/loom/task"
 )
 
-// Quitting a GTK program by any path, then closing its reactor as the
-// program does after its loop returns, runs the reactor's Shutdown
+// Quitting a GTK program with gtk.MainQuit or SIGTERM, then closing its
+// reactor as the program does after its loop returns, runs the reactor's Shutdown
 // triggers, ends a coroutine, a cooperative task and goroutine work that
 // were in flight, and leaves no goroutine or descriptor of loom's: each
 // path in a process of its own.
 func TestQuitPathsEndEverything(t *testing.T) {
-	for _, path := range []string{"gtk-main-quit", "app-quit", "sigterm"} {
+	for _, path := range []string{"gtk-main-quit", "sigterm"} {
 		t.Run(path, func(t *testing.T) {
 			cmd := exec.Command(os.Args[0], "-test.run=^$")
 			cmd.Env = append(os.Environ(), childEnv+"=quit-"+path, "GORACE=atexit_sleep_ms=0")
@@ -43,7 +42,7 @@ func TestQuitPathsEndEverything(t *testing.T) {
 }
 
 func init() {
-	for _, path := range []string{"gtk-main-quit", "app-quit", "sigterm"} {
+	for _, path := range []string{"gtk-main-quit", "sigterm"} {
 		children["quit-"+path] = func() { quitChild(path) }
 	}
 }
@@ -111,10 +110,6 @@ func quitChild(path string) {
 	for gtk.EventsPending() {
 		gtk.MainIteration()
 	}
-	if app, err := gtk.ApplicationNew("org.loomkit.gtkloop.warm", glib.APPLICATION_NON_UNIQUE); err == nil {
-		app.Connect("activate", func() { app.Quit() })
-		app.Run(nil)
-	}
 	// Go's runtime netpoller opens its own descriptors on first use.
 	if pr, pw, err := os.Pipe(); err == nil {
 		pr.Close()
@@ -148,20 +143,6 @@ func quitChild(path string) {
 			later(gtk.MainQuit) // on the GTK thread: a reactor callback
 		}
 		gtk.Main()
-	case "app-quit":
-		app, err := gtk.ApplicationNew("org.loomkit.gtkloop.quit", glib.APPLICATION_NON_UNIQUE)
-		if err != nil {
-			panic(err)
-		}
-		app.Connect("activate", func() {
-			if _, err := gtkloop.Attach(r); err != nil {
-				panic(err)
-			}
-			win, _ := gtk.ApplicationWindowNew(app)
-			win.ShowAll()
-			later(app.Quit)
-		})
-		app.Run(nil)
 	}
 	if err := r.Close(); err != nil {
 		fmt.Println("Close:", err)
