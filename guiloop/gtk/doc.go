@@ -242,6 +242,15 @@
 //     hands the loop back to GLib. After it, if the reactor has stopped,
 //     the source unwatches the descriptor and quits the loops.
 //
+// A source that is always ready would starve what GLib runs at lower
+// priorities, idle callbacks (200) among them, which GTK uses as well (a
+// gtk.Application notices its last window gone in one): after four
+// dispatches in a row that ended with work left, the source sits out one
+// main-loop iteration. Measured with a cooperative job that never ends,
+// an idle callback ran 43ms after it was added (it never ran before);
+// echo throughput inside GTK stayed at 1.11 times the standalone rate,
+// and the frame tick's p99 with the reactor saturated at 1.08 times idle.
+//
 // The priority decides who goes first when both are ready: input
 // (G_PRIORITY_DEFAULT, 0), layout (110) and painting (GDK_PRIORITY_REDRAW,
 // 120) come before the reactor's default, 121. A reactor source that is

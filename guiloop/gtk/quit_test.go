@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gotk3/gotk3/glib"
 	"github.com/gotk3/gotk3/gtk"
 	"go.uber.org/goleak"
 
@@ -21,13 +22,14 @@ import (
 	"github.com/loomkit/loom/task"
 )
 
-// Quitting a GTK program with gtk.MainQuit or SIGTERM, then closing its
+// Quitting a GTK program by any path (gtk.MainQuit, SIGTERM, a
+// gtk.Application's Quit, its last window closed), then closing its
 // reactor as the program does after its loop returns, runs the reactor's Shutdown
 // triggers, ends a coroutine, a cooperative task and goroutine work that
 // were in flight, and leaves no goroutine or descriptor of loom's: each
 // path in a process of its own.
 func TestQuitPathsEndEverything(t *testing.T) {
-	for _, path := range []string{"gtk-main-quit", "sigterm"} {
+	for _, path := range []string{"gtk-main-quit", "sigterm", "app-quit", "last-window-closed"} {
 		t.Run(path, func(t *testing.T) {
 			cmd := exec.Command(os.Args[0], "-test.run=^$")
 			cmd.Env = append(os.Environ(), childEnv+"=quit-"+path, "GORACE=atexit_sleep_ms=0")
@@ -42,7 +44,7 @@ func TestQuitPathsEndEverything(t *testing.T) {
 }
 
 func init() {
-	for _, path := range []string{"gtk-main-quit", "sigterm"} {
+	for _, path := range []string{"gtk-main-quit", "sigterm", "app-quit", "last-window-closed"} {
 		children["quit-"+path] = func() { quitChild(path) }
 	}
 }
@@ -110,6 +112,11 @@ func quitChild(path string) {
 	for gtk.EventsPending() {
 		gtk.MainIteration()
 	}
+	// GApplication opens GLib's process-wide descriptors on first use.
+	if app, err := gtk.ApplicationNew("org.loomkit.gtkloop.warm", glib.APPLICATION_NON_UNIQUE); err == nil {
+		app.Connect("activate", func() { app.Quit() })
+		app.Run(nil)
+	}
 	// Go's runtime netpoller opens its own descriptors on first use.
 	if pr, pw, err := os.Pipe(); err == nil {
 		pr.Close()
@@ -143,6 +150,24 @@ func quitChild(path string) {
 			later(gtk.MainQuit) // on the GTK thread: a reactor callback
 		}
 		gtk.Main()
+	case "app-quit", "last-window-closed":
+		app, err := gtk.ApplicationNew("org.loomkit.gtkloop.quit", glib.APPLICATION_NON_UNIQUE)
+		if err != nil {
+			panic(err)
+		}
+		app.Connect("activate", func() {
+			if _, err := gtkloop.Attach(r); err != nil {
+				panic(err)
+			}
+			win, _ := gtk.ApplicationWindowNew(app)
+			win.ShowAll()
+			if path == "app-quit" {
+				later(app.Quit)
+			} else {
+				later(win.Close) // as the user closing it
+			}
+		})
+		app.Run(nil)
 	}
 	if err := r.Close(); err != nil {
 		fmt.Println("Close:", err)

@@ -7,14 +7,24 @@ typedef struct {
 	uintptr_t handle;
 	gpointer tag;    // the watched descriptor, NULL once unwatched
 	gint64 deadline; // monotonic µs when the reactor's next timer is due, or -1
+	gboolean yielding; // this iteration is left to sources of lower priority
 } LoomSource;
 
 // prepare asks the reactor how long GLib may sleep: 0 means ready now,
-// -1 means only the descriptor can wake it, otherwise milliseconds already
-// rounded up by the Go side.
+// -1 means only the descriptor can wake it, -2 that the source lets this
+// iteration go to sources of lower priority, otherwise milliseconds
+// already rounded up by the Go side.
 static gboolean loom_prepare(GSource *s, gint *timeout) {
 	LoomSource *ls = (LoomSource *)s;
 	gint ms = loomPrepare(ls->handle);
+	if (ms == -2) {
+		// Busy for a while: let this iteration go to lower priorities.
+		ls->yielding = TRUE;
+		ls->deadline = -1;
+		*timeout = 0;
+		return FALSE;
+	}
+	ls->yielding = FALSE;
 	if (ms == 0) {
 		ls->deadline = -1;
 		*timeout = 0;
@@ -29,6 +39,10 @@ static gboolean loom_prepare(GSource *s, gint *timeout) {
 // so that dispatch finds out why) or when the timeout has come.
 static gboolean loom_check(GSource *s) {
 	LoomSource *ls = (LoomSource *)s;
+	if (ls->yielding) {
+		ls->yielding = FALSE;
+		return FALSE;
+	}
 	if (ls->tag != NULL &&
 	    (g_source_query_unix_fd(s, ls->tag) & (G_IO_IN | G_IO_ERR | G_IO_HUP | G_IO_NVAL)) != 0) {
 		return TRUE;

@@ -33,6 +33,7 @@ type source struct {
 	quitApp bool
 
 	mainDepth int // g_main_depth at the last dispatch
+	busy      int // dispatches in a row that ended with work left
 	baseDepth int // the least g_main_depth a dispatch ran at: the loop's own
 	answered  int // the deepest nested loop whose dialogs a stop answered
 
@@ -89,6 +90,14 @@ func loomFinalize(h C.uintptr_t) {
 // timeout) or milliseconds, rounded up so that a timer due in 0.3ms makes
 // GLib sleep 1ms, not spin with 0.
 func (s *source) prepare() int {
+	if s.busy >= busyYield && !s.stopping {
+		// Always ready at priority 121, the source would starve what
+		// GLib runs at lower priorities (idle callbacks, 200, which GTK
+		// uses too): after busyYield dispatches that left work behind,
+		// one iteration goes to them.
+		s.busy = 0
+		return -2
+	}
 	if s.stopping {
 		if s.quitPending() {
 			return 0
@@ -148,11 +157,23 @@ func (s *source) run() {
 			s.err = err
 			return
 		}
-		if s.detached || s.r.Stopped() || i >= s.cfg.passes || time.Since(start) >= s.cfg.budget || !s.hasWork() {
+		if s.detached || s.r.Stopped() {
+			return
+		}
+		if !s.hasWork() {
+			s.busy = 0
+			return
+		}
+		if i >= s.cfg.passes || time.Since(start) >= s.cfg.budget {
+			s.busy++ // the budget ended with work left
 			return
 		}
 	}
 }
+
+// busyYield is how many dispatches in a row may end with work left before
+// the source lets one main-loop iteration go to lower priorities.
+const busyYield = 4
 
 // hasWork reports whether another pass would find something to do now.
 func (s *source) hasWork() bool {
