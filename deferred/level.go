@@ -2,7 +2,8 @@ package deferred
 
 import (
 	"runtime"
-	"sync"
+
+	"github.com/loomkit/loom/internal/stack"
 )
 
 // A coroutine made by iter.Pull may only be switched to with the thread
@@ -24,52 +25,9 @@ func cgoCallbackLevel() int {
 	if runtime.NumCgoCall() == 0 {
 		return 0 // no cgo call was ever made, so none is on the stack
 	}
-	var buf [256]uintptr
-	pcs := buf[:runtime.Callers(2, buf[:])]
-	for size := 2 * len(buf); len(pcs) == cap(pcs) && size <= 1<<16; size *= 2 {
-		big := make([]uintptr, size) // a deep stack: look further
-		pcs = big[:runtime.Callers(2, big)]
-	}
-	cgoFrames.Lock()
-	defer cgoFrames.Unlock()
-	if cgoFrames.kind == nil {
-		cgoFrames.kind = make(map[uintptr]frameKind)
-	}
-	n := 0
-	for _, pc := range pcs {
-		k, ok := cgoFrames.kind[pc]
-		if !ok {
-			if f := runtime.FuncForPC(pc - 1); f != nil {
-				switch f.Name() {
-				case "runtime.cgocallbackg":
-					k = cgoCallbackFrame
-				case "runtime.corostart":
-					k = coroutineFrame
-				}
-			}
-			cgoFrames.kind[pc] = k
-		}
-		switch k {
-		case cgoCallbackFrame:
-			n++
-		case coroutineFrame:
-			return -1
-		}
+	n, coro := stack.CgoCallbacks()
+	if coro {
+		return -1
 	}
 	return n
-}
-
-type frameKind uint8
-
-const (
-	otherFrame frameKind = iota
-	cgoCallbackFrame
-	coroutineFrame
-)
-
-// cgoFrames caches what each program counter seen on a stack is, so that a
-// walk resolves each function name once.
-var cgoFrames struct {
-	sync.Mutex
-	kind map[uintptr]frameKind
 }

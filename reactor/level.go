@@ -2,27 +2,12 @@ package reactor
 
 import (
 	"runtime"
-	"sync"
+
+	"github.com/loomkit/loom/internal/stack"
 )
 
-// goid returns the calling goroutine's id, read from the first line of
-// its stack trace ("goroutine 18 [running]:").
-func goid() uint64 {
-	var buf [32]byte
-	b := buf[:runtime.Stack(buf[:], false)]
-	const prefix = "goroutine "
-	if len(b) < len(prefix) || string(b[:len(prefix)]) != prefix {
-		return 0
-	}
-	var id uint64
-	for _, c := range b[len(prefix):] {
-		if c < '0' || c > '9' {
-			break
-		}
-		id = id*10 + uint64(c-'0')
-	}
-	return id
-}
+func goid() uint64                     { return stack.Goid() }
+func cgoCallbacks() (n int, coro bool) { return stack.CgoCallbacks() }
 
 // Coroutines and nested main loops.
 //
@@ -185,45 +170,3 @@ func (r *Reactor) drainUnnested() {
 
 // Closed reports whether Close has been called. Any goroutine.
 func (r *Reactor) Closed() bool { return r.closed.Load() }
-
-var cgoFrames struct {
-	sync.Mutex
-	kind map[uintptr]uint8 // pc: 1 a cgo callback, 2 a coroutine's start, 0 neither
-}
-
-// cgoCallbacks counts the cgo callbacks on the calling goroutine's stack
-// and tells whether that goroutine is a coroutine's.
-func cgoCallbacks() (n int, coro bool) {
-	var buf [256]uintptr
-	pcs := buf[:runtime.Callers(2, buf[:])]
-	for size := 2 * len(buf); len(pcs) == cap(pcs) && size <= 1<<16; size *= 2 {
-		big := make([]uintptr, size) // a deep stack: look further
-		pcs = big[:runtime.Callers(2, big)]
-	}
-	cgoFrames.Lock()
-	defer cgoFrames.Unlock()
-	if cgoFrames.kind == nil {
-		cgoFrames.kind = make(map[uintptr]uint8)
-	}
-	for _, pc := range pcs {
-		k, ok := cgoFrames.kind[pc]
-		if !ok {
-			if f := runtime.FuncForPC(pc - 1); f != nil {
-				switch f.Name() {
-				case "runtime.cgocallbackg":
-					k = 1
-				case "runtime.corostart":
-					k = 2
-				}
-			}
-			cgoFrames.kind[pc] = k
-		}
-		switch k {
-		case 1:
-			n++
-		case 2:
-			coro = true
-		}
-	}
-	return n, coro
-}

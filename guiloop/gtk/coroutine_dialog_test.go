@@ -63,10 +63,7 @@ func TestCoroutineMadeInTheMainLoopPausesWhileDialogsRun(t *testing.T) {
 		chooser bool
 	}{{1, false}, {1, true}, {2, false}, {2, true}} {
 		t.Run(fmt.Sprintf("depth=%d/chooser=%v", c.depth, c.chooser), func(t *testing.T) {
-			warmUp(t)
-			warmUpChooser(t)
-			settleFDs(t)
-			reactortest.CheckLeaks(t)
+			chooserTest(t)
 			r := newReactor(t)
 			var log []string
 			awaited := deferred.New()
@@ -130,10 +127,7 @@ func TestCoroutineStartedInsideADialogRunsAfterIt(t *testing.T) {
 // A coroutine's own body runs a modal dialog (a file chooser) while
 // another coroutine's result arrives: that one waits for the dialog too.
 func TestDialogInsideACoroutineBody(t *testing.T) {
-	warmUp(t)
-	warmUpChooser(t)
-	settleFDs(t)
-	reactortest.CheckLeaks(t)
+	chooserTest(t)
 	r := newReactor(t)
 	var log []string
 	awaited := deferred.New()
@@ -164,6 +158,15 @@ func TestDialogInsideACoroutineBody(t *testing.T) {
 		strings.Index(got, "other resumed with z") < strings.Index(got, "dialog 1 answered") {
 		t.Errorf("the other coroutine must resume after the body's dialog closed: %s", got)
 	}
+}
+
+// chooserTest prepares a test that shows file choosers: GTK and GIO
+// warmed up, their descriptors settled, then the leak check.
+func chooserTest(t *testing.T) {
+	warmUp(t)
+	warmUpChooser(t)
+	settleFDs(t)
+	reactortest.CheckLeaks(t)
 }
 
 var chooserOnce sync.Once
