@@ -330,4 +330,3 @@ func (d *dial) finish(won *attempt, laddr net.Addr, err error) {
 	}
 	d.res.Resolve(c)
 }
-
