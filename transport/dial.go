@@ -153,14 +153,14 @@ func (d *dial) resolve() {
 // interleaved starting with the first, and starts the first attempt.
 func (d *dial) setTargets(aps []netip.AddrPort) {
 	var first, other []target
-	for i, ap := range aps {
+	for _, ap := range aps {
 		a := ap.Addr()
 		if (d.netw == "tcp4" && !a.Unmap().Is4()) || (d.netw == "tcp6" && a.Unmap().Is4()) {
 			continue
 		}
 		sa, family := addrPortSockaddr(ap)
 		t := target{sa: sa, family: family, addr: net.TCPAddrFromAddrPort(ap)}
-		if i == 0 || family == first[0].family {
+		if len(first) == 0 || family == first[0].family {
 			first = append(first, t)
 		} else {
 			other = append(other, t)

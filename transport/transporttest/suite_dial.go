@@ -38,7 +38,7 @@ func init() {
 		l := newLoop(t)
 		r := l.Reactor()
 		lg := guard(t, r)
-		addr := fullListener(t)
+		addr := FullListener(t)
 		var got error
 		start := time.Now()
 		transport.DialTCP(r, addr, &proto{lg: lg}, transport.WithTimeout(300*time.Millisecond)).
@@ -58,7 +58,7 @@ func init() {
 		l := newLoop(t)
 		r := l.Reactor()
 		lg := guard(t, r)
-		addr := fullListener(t)
+		addr := FullListener(t)
 		var got error
 		var before, during, after int
 		// Twice, counting the second time: a backend may open
