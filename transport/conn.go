@@ -31,6 +31,7 @@ type conn struct {
 	reading   bool // the reader is registered
 	writing   bool // the writer is registered
 	shutWrite bool // shutdown(SHUT_WR) is done
+	pipe      bool // a pipe's end, not a socket: no shutdown, no linger
 	lost      bool // ConnectionLost has been called
 	lostErr   error
 
@@ -44,19 +45,45 @@ type conn struct {
 
 // newConn takes fd, a connected nonblocking socket, and starts its
 // protocol: ConnectionMade, then reads. On error fd is closed.
+//
+// startConn is newConn for any kind of descriptor; on error fd is left
+// open.
 func newConn(r *reactor.Reactor, fd int, netw string, laddr, raddr net.Addr, p Protocol, cfg *config) (*conn, error) {
+	c, err := startConn(r, fd, netw, laddr, raddr, p, cfg, sockEnd)
+	if err != nil {
+		unix.Close(fd)
+	}
+	return c, err
+}
+
+// What startConn's descriptor is.
+const (
+	sockEnd      = iota // a connected stream socket
+	pipeReadEnd         // a pipe's read end: reads only
+	pipeWriteEnd        // a pipe's write end: writes only
+)
+
+func startConn(r *reactor.Reactor, fd int, netw string, laddr, raddr net.Addr, p Protocol, cfg *config, kind int) (*conn, error) {
 	c := &conn{
 		r: r, fd: fd, netw: netw, laddr: laddr, raddr: raddr, proto: p,
-		state: Open, high: cfg.high, low: cfg.low, cap: cfg.cap,
+		state: Open, high: cfg.high, low: cfg.low, cap: cfg.cap, pipe: kind != sockEnd,
 	}
 	c.flow, _ = p.(WriteFlow)
 	c.half, _ = p.(HalfCloser)
 	c.readable, c.writable = c.onReadable, c.onWritable
-	if err := r.AddReader(fd, c.readable); err != nil {
-		unix.Close(fd)
-		return nil, err
+	switch kind {
+	case pipeWriteEnd:
+		c.state |= ReadClosed
+	case pipeReadEnd:
+		c.state |= WriteClosed
+		c.shutWrite = true
 	}
-	c.reading = true
+	if kind != pipeWriteEnd {
+		if err := r.AddReader(fd, c.readable); err != nil {
+			return nil, err // fd is left to the caller
+		}
+		c.reading = true
+	}
 	c.unhook = r.OnClose(c.reactorClosed)
 	p.ConnectionMade(c)
 	return c, nil
@@ -253,6 +280,9 @@ func (c *conn) flushed() {
 	case c.state&Closed != 0:
 	case c.state&Closing != 0:
 		c.closeNow(nil)
+	case c.state&WriteClosed != 0 && !c.shutWrite && c.pipe:
+		c.shutWrite = true
+		c.closeNow(nil) // a pipe's write end closes to send its end of file
 	case c.state&WriteClosed != 0 && !c.shutWrite:
 		c.shutWrite = true
 		if err := unix.Shutdown(c.fd, unix.SHUT_WR); err != nil && err != unix.ENOTCONN {
@@ -367,7 +397,9 @@ func (c *conn) Abort() {
 	unsent := c.Buffered()
 	// SO_LINGER with a zero timeout makes close send a reset and drop
 	// what the kernel still holds.
-	unix.SetsockoptLinger(c.fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
+	if !c.pipe {
+		unix.SetsockoptLinger(c.fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
+	}
 	c.closeNow(&OpError{Op: "close", Net: c.netw, Addr: c.raddr, Unsent: unsent, Err: ErrAborted})
 }
 
