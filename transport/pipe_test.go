@@ -15,9 +15,11 @@ import (
 func pipe(t *testing.T) (rd, wr int) {
 	t.Helper()
 	var p [2]int
-	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+	if err := unix.Pipe(p[:]); err != nil {
 		t.Fatal(err)
 	}
+	unix.CloseOnExec(p[0])
+	unix.CloseOnExec(p[1])
 	return p[0], p[1]
 }
 
@@ -121,7 +123,7 @@ func TestPipeReaderGone(t *testing.T) {
 func TestAdopt(t *testing.T) {
 	reactortest.CheckLeaks(t)
 	r := newReactor(t)
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

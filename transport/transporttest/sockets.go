@@ -18,10 +18,11 @@ func FullListener(t testing.TB) string { return socktest.FullListener(t) }
 // rawConnect connects a blocking socket to 127.0.0.1:port and returns it.
 func rawConnect(t testing.TB, port int) int {
 	t.Helper()
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
+	unix.CloseOnExec(fd) // a test fixture: no fork in between matters
 	if err := unix.Connect(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}, Port: port}); err != nil {
 		unix.Close(fd)
 		t.Fatal(err)
@@ -51,7 +52,7 @@ func exhaustDescriptors(t testing.TB) (restore func()) {
 		t.Skip("no /proc/self/fd")
 	}
 	lim := old
-	lim.Cur = uint64(highest + 16)
+	setLimit(&lim.Cur, highest+16)
 	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
 		t.Skipf("cannot lower the descriptor limit: %v", err)
 	}
@@ -75,3 +76,6 @@ func exhaustDescriptors(t testing.TB) (restore func()) {
 	t.Cleanup(restore)
 	return restore
 }
+
+// setLimit sets an rlimit field, int64 on some systems, uint64 on others.
+func setLimit[T ~int64 | ~uint64](p *T, v int) { *p = T(v) }
