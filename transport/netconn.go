@@ -27,13 +27,13 @@ import (
 // then closes, ConnectionLost is called once, after both goroutines have
 // ended.
 //
-// The reader works on credit: it reads once (at most ReadSize bytes),
-// hands the bytes to the reactor goroutine and waits for them to be
-// delivered before it reads again. PauseReading therefore stops it
-// reading from c, with at most one read held until ResumeReading; the
-// peer's writes then stall as with a socket. The writer holds only what
-// Buffered counts. A *tls.Conn keeps, besides, about one TLS record each
-// way.
+// The reader works on credit: it reads once (at most ReadSize bytes; a
+// TLS record, 16 KiB, for a *tls.Conn), hands the bytes to the reactor
+// goroutine and waits for them to be delivered before it reads again.
+// PauseReading therefore stops it reading from c, with at most one read
+// held until ResumeReading; the peer's writes then stall as with a
+// socket. The writer holds only what Buffered counts. A *tls.Conn keeps,
+// besides, about one TLS record each way.
 //
 // LoseWriteConnection calls c's CloseWrite (a *net.TCPConn's sends a FIN,
 // a *tls.Conn's a close_notify alert); for a net.Conn without one it
@@ -78,6 +78,10 @@ func network(c net.Conn) string {
 // Write, so the reactor goroutine hears of progress, and resumes a
 // paused protocol, while a large buffer drains.
 const writeChunk = ReadSize
+
+// tlsRecordSize is the most plaintext a TLS record carries, and so the
+// most one read of a *tls.Conn returns.
+const tlsRecordSize = 16 << 10
 
 // closeWriter is a net.Conn with a half-close.
 type closeWriter interface{ CloseWrite() error }
@@ -167,13 +171,16 @@ func newNetConn(r *reactor.Reactor, c net.Conn, p Protocol, high, low, cap int, 
 		r: r, c: c, raw: c, netw: network(c), laddr: c.LocalAddr(), raddr: c.RemoteAddr(), proto: p,
 		state: Open, high: high, low: low, cap: cap,
 		done: make(chan struct{}), credit: make(chan struct{}, 1), wch: make(chan wjob, 1),
-		rbuf: make([]byte, ReadSize), token: true, running: 2,
+		token: true, running: 2,
 	}
 	if paused {
 		nc.state |= ReadPaused
 	}
+	size := ReadSize
 	needHandshake := false
 	if tc, ok := c.(*tls.Conn); ok {
+		// A TLS read returns one record at most.
+		size = tlsRecordSize
 		nc.tc, nc.raw = tc, tc.NetConn()
 		// No goroutine uses tc yet, so this does not wait.
 		if st := tc.ConnectionState(); st.HandshakeComplete {
@@ -182,6 +189,7 @@ func newNetConn(r *reactor.Reactor, c net.Conn, p Protocol, high, low, cap int, 
 			needHandshake = true
 		}
 	}
+	nc.rbuf = make([]byte, size)
 	nc.flow, _ = p.(WriteFlow)
 	nc.half, _ = p.(HalfCloser)
 	nc.onReadFn, nc.onWroteFn, nc.exitedFn, nc.deliverHeldFn = nc.onRead, nc.onWrote, nc.exited, nc.deliverHeld
