@@ -43,8 +43,7 @@ import (
 	"github.com/loomkit/loom/transport"
 )
 
-// GTK's main loop and Fyne's GLFW driver run on the main OS thread
-// (plain unlocks it in main).
+// GTK's main loop and Fyne's GLFW driver run on the main OS thread.
 func init() { runtime.LockOSThread() }
 
 // echo writes back what it reads. DataReceived's bytes are valid only
@@ -73,12 +72,6 @@ func main() {
 	case "plain", "gtk", "fyne":
 	default:
 		log.Fatalf("echo: unknown loop %q (plain, gtk or fyne)", *loop)
-	}
-	if *loop == "plain" {
-		// A locked goroutine that parks hands its thread to another
-		// goroutine's wakeup at the cost of a futex each way: reactor.Run
-		// needs no particular thread.
-		runtime.UnlockOSThread()
 	}
 	raiseNofile()
 
@@ -132,7 +125,13 @@ func main() {
 
 	switch *loop {
 	case "plain":
-		err = r.Run(context.Background())
+		// Not on main's goroutine, which init functions (this one's,
+		// GLFW's) lock to the main thread: a locked goroutine that parks
+		// costs a thread hand-off (futexes) at each wakeup, and
+		// reactor.Run needs no particular thread.
+		done := make(chan error)
+		go func() { done <- r.Run(context.Background()) }()
+		err = <-done
 	case "gtk":
 		err = runGTK(r)
 	case "fyne":
