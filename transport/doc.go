@@ -10,6 +10,31 @@
 // Abort (reset, dropping what is buffered), PauseReading and
 // ResumeReading.
 //
+// # What connects
+//
+// ListenTCP, ListenUnix and Listen accept stream connections; DialTCP,
+// DialUnix and Dial make them, returning a *deferred.Promise of the
+// transport (the name resolved off the loop, addresses raced as Happy
+// Eyeballs does, a timeout, Cancel). ListenTLS, DialTLS and StartTLS do
+// the same over crypto/tls; FromNetConn puts any net.Conn behind the same
+// interfaces; Pipe runs a protocol on a pipe's end (a child process's
+// stdin or stdout) and Adopt on a socket made elsewhere.
+//
+// # Datagrams
+//
+// UDP sockets (ListenUDP, DialUDP) run a DatagramProtocol:
+// DatagramReceived gets each datagram with its sender as a netip.AddrPort;
+// ICMP refusals and datagrams larger than MaxDatagramSize reach
+// ErrorReceived; sends the kernel does not take are queued within the
+// write limits (ErrBufferFull past them).
+//
+// # Streams
+//
+// A Stream is a protocol for code that reads top to bottom: its reads
+// (Read, ReadFull, ReadUntil, ReadLine) and Drain return promises that a
+// coroutine started with deferred.Async awaits in turn, on the loop
+// goroutine. DialStream dials one; StreamFactory serves them.
+//
 // # Flow control
 //
 // Every transport buffers what the kernel does not take at once, within

@@ -33,7 +33,7 @@ var (
 // OpError is the error of a failed transport operation.
 type OpError struct {
 	// Op is the operation: "dial", "read", "write", "accept", "listen",
-	// "close".
+	// "close", "handshake" (TLS), "adopt", "pipe".
 	Op string
 	// Net and Addr name the connection's network and peer (or, for a
 	// listener, its own address).

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/loomkit/loom/reactor"
 )
@@ -63,7 +64,7 @@ func FromNetConn(r *reactor.Reactor, c net.Conn, p Protocol, opts ...Option) (Tr
 		return nil, &OpError{Op: "adopt", Net: network(c), Addr: c.RemoteAddr(), Err: ErrClosed}
 	}
 	cfg := newConfig(opts)
-	return newNetConn(r, c, p, cfg.high, cfg.low, cfg.cap, false, true), nil
+	return newNetConn(r, c, p, cfg.high, cfg.low, cfg.cap, false, true, cfg.closeNotify), nil
 }
 
 // network names c's network for errors and String.
@@ -114,6 +115,7 @@ type netConn struct {
 	wg      sync.WaitGroup
 	unhook  func()
 	linger  *reactor.DelayedCall // bounds the wait for the peer's close_notify
+	notify  time.Duration        // how long that wait may be
 
 	tlsState tls.ConnectionState
 	tlsDone  bool // tlsState holds the finished handshake's state
@@ -166,9 +168,10 @@ type wreport struct {
 // newNetConn starts the transport for c. made says whether to call
 // ConnectionMade (StartTLS's transport continues a protocol that heard
 // it already); paused starts it with reading paused.
-func newNetConn(r *reactor.Reactor, c net.Conn, p Protocol, high, low, cap int, paused, made bool) *netConn {
+func newNetConn(r *reactor.Reactor, c net.Conn, p Protocol, high, low, cap int, paused, made bool, notify time.Duration) *netConn {
 	nc := &netConn{
-		r: r, c: c, raw: c, netw: network(c), laddr: c.LocalAddr(), raddr: c.RemoteAddr(), proto: p,
+		notify: notify,
+		r:      r, c: c, raw: c, netw: network(c), laddr: c.LocalAddr(), raddr: c.RemoteAddr(), proto: p,
 		state: Open, high: high, low: low, cap: cap,
 		done: make(chan struct{}), credit: make(chan struct{}, 1), wch: make(chan wjob, 1),
 		token: true, running: 2,
@@ -446,7 +449,7 @@ func (nc *netConn) progress() {
 // peer's close_notify.
 func (nc *netConn) startLinger() {
 	if nc.linger == nil {
-		nc.linger = nc.r.CallLater(CloseNotifyTimeout, func() {
+		nc.linger = nc.r.CallLater(nc.notify, func() {
 			nc.linger = nil
 			nc.closeNow(nil)
 		})

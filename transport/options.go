@@ -15,6 +15,7 @@ type config struct {
 	fallback       time.Duration
 	backlog        int
 	logger         *slog.Logger
+	closeNotify    time.Duration
 }
 
 // Defaults for the options.
@@ -28,7 +29,7 @@ func newConfig(opts []Option) config {
 	c := config{
 		high: DefaultHighWater, low: DefaultLowWater, cap: DefaultWriteCap,
 		noDelay: true, timeout: DefaultDialTimeout, fallback: DefaultFallbackDelay,
-		backlog: DefaultBacklog,
+		backlog: DefaultBacklog, closeNotify: CloseNotifyTimeout,
 	}
 	for _, o := range opts {
 		if o != nil {
@@ -86,4 +87,11 @@ func limits(high, low, cap, dh, dl, dc int) (int, int, int, bool) {
 		return DefaultHighWater, DefaultLowWater, DefaultWriteCap, false
 	}
 	return high, low, cap, true
+}
+
+// WithCloseNotifyTimeout sets how long LoseConnection on a TLS transport
+// waits for the peer's close_notify before it closes anyway (default
+// CloseNotifyTimeout).
+func WithCloseNotifyTimeout(d time.Duration) Option {
+	return func(c *config) { c.closeNotify = d }
 }

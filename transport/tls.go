@@ -106,7 +106,7 @@ func (d *tlsDial) connected(c *conn) {
 			d.finish(nil, d.opErr(raddr, connErr(err)))
 			return
 		}
-		d.finish(newNetConn(d.r, tc, d.p, d.cfg.high, d.cfg.low, d.cfg.cap, false, true), nil)
+		d.finish(newNetConn(d.r, tc, d.p, d.cfg.high, d.cfg.low, d.cfg.cap, false, true, d.cfg.closeNotify), nil)
 	})
 }
 
@@ -177,7 +177,7 @@ func acceptTLS(c *conn, cfg *tls.Config, factory Factory, lc *config) {
 			raw.Close()
 			return
 		}
-		newNetConn(r, tc, p, lc.high, lc.low, lc.cap, false, true)
+		newNetConn(r, tc, p, lc.high, lc.low, lc.cap, false, true, lc.closeNotify)
 	})
 }
 
@@ -295,7 +295,8 @@ func StartTLS(t Transport, cfg *tls.Config, client bool, opts ...Option) *deferr
 		}
 	}
 	promise, res := deferred.NewPromise[Transport]()
-	s := &startTLS{c: c, proto: c.proto, cfg: cfg, client: client, timeout: newConfig(opts).timeout, res: res, opErr: opErr}
+	sc := newConfig(opts)
+	s := &startTLS{c: c, proto: c.proto, cfg: cfg, client: client, timeout: sc.timeout, notify: sc.closeNotify, res: res, opErr: opErr}
 	res.OnCancel(s.cancel)
 	// Neither read nor write in plaintext from here on; the flags keep
 	// ResumeReading from reading again and the flush from shutting the
@@ -340,6 +341,7 @@ type startTLS struct {
 	cfg     *tls.Config
 	client  bool
 	timeout time.Duration
+	notify  time.Duration
 	res     deferred.Resolver[Transport]
 	opErr   func(error) error
 	hs      *handshake
@@ -395,7 +397,7 @@ func (s *startTLS) detach() {
 			s.failed(err, false)
 			return
 		}
-		nc := newNetConn(r, tc, s.proto, high, low, cap, paused, false)
+		nc := newNetConn(r, tc, s.proto, high, low, cap, paused, false, s.notify)
 		if !s.done {
 			s.done = true
 			s.res.Resolve(nc)

@@ -3,24 +3,17 @@ package transport_test
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	crand "crypto/rand"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"io"
 	"log/slog"
-	"math/big"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -29,86 +22,10 @@ import (
 	"github.com/loomkit/loom/reactor"
 	"github.com/loomkit/loom/reactor/reactortest"
 	"github.com/loomkit/loom/transport"
+	"github.com/loomkit/loom/transport/transporttest"
 )
 
-// testPKI is a certificate authority made for the tests, a server
-// certificate it signed for localhost, 127.0.0.1 and ::1, and a
-// self-signed one for the same names.
-type testPKI struct {
-	roots      *x509.CertPool
-	caPEM      []byte
-	server     tls.Certificate
-	selfSigned tls.Certificate
-}
-
-var (
-	pkiOnce sync.Once
-	pki     *testPKI
-	pkiErr  error
-)
-
-func getPKI(t *testing.T) *testPKI {
-	t.Helper()
-	pkiOnce.Do(func() { pki, pkiErr = newPKI() })
-	if pkiErr != nil {
-		t.Fatal(pkiErr)
-	}
-	return pki
-}
-
-func newPKI() (*testPKI, error) {
-	now := time.Now()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), crand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	ca := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "loom test CA"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
-		IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-	}
-	caDER, err := x509.CreateCertificate(crand.Reader, ca, ca, &caKey.PublicKey, caKey)
-	if err != nil {
-		return nil, err
-	}
-	if ca, err = x509.ParseCertificate(caDER); err != nil {
-		return nil, err
-	}
-	leaf := func(serial int64, parent *x509.Certificate, parentKey any) (tls.Certificate, error) {
-		key, err := ecdsa.GenerateKey(elliptic.P256(), crand.Reader)
-		if err != nil {
-			return tls.Certificate{}, err
-		}
-		tmpl := &x509.Certificate{
-			SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: "localhost"},
-			DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
-			NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
-			KeyUsage:    x509.KeyUsageDigitalSignature,
-			ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-		}
-		if parent == nil {
-			parent, parentKey = tmpl, key
-		}
-		der, err := x509.CreateCertificate(crand.Reader, tmpl, parent, &key.PublicKey, parentKey)
-		return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, err
-	}
-	p := &testPKI{roots: x509.NewCertPool(), caPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})}
-	p.roots.AddCert(ca)
-	if p.server, err = leaf(2, ca, caKey); err != nil {
-		return nil, err
-	}
-	if p.selfSigned, err = leaf(3, nil, nil); err != nil {
-		return nil, err
-	}
-	return p, nil
-}
-
-func (p *testPKI) serverConfig() *tls.Config {
-	return &tls.Config{Certificates: []tls.Certificate{p.server}}
-}
-
-func (p *testPKI) clientConfig() *tls.Config { return &tls.Config{RootCAs: p.roots} }
+func getPKI(t *testing.T) *transporttest.PKI { return transporttest.TestPKI(t) }
 
 // echoOn returns a factory of echoing protocols that check they run on
 // the goroutine goid, and hands each to made.
@@ -145,7 +62,7 @@ func TestTLSEcho(t *testing.T) {
 			r.Stop()
 		}
 	}
-	l, err := transport.ListenTLS(r, "127.0.0.1:0", pki.serverConfig(), echoOn(t, loop, func(p *loopProto) {
+	l, err := transport.ListenTLS(r, "127.0.0.1:0", pki.ServerConfig(), echoOn(t, loop, func(p *loopProto) {
 		server = p
 		p.made = func(tr transport.Transport) {
 			st, ok := transport.TLSConnectionState(tr)
@@ -188,7 +105,7 @@ func TestTLSEcho(t *testing.T) {
 		}
 		done()
 	}
-	pr := transport.DialTLS(r, l.Addr().String(), pki.clientConfig(), c)
+	pr := transport.DialTLS(r, l.Addr().String(), pki.ClientConfig(), c)
 	pr.OnValue(func(tr transport.Transport) {
 		if tr != c.t || c.nMade != 1 {
 			t.Errorf("the promise resolved with %v, ConnectionMade had %v (%d calls)", tr, c.t, c.nMade)
@@ -214,7 +131,7 @@ func TestTLSInterop(t *testing.T) {
 	t.Run("stdlib server", func(t *testing.T) {
 		reactortest.CheckLeaks(t)
 		r := ncReactor(t)
-		ln, err := tls.Listen("tcp", "127.0.0.1:0", pki.serverConfig())
+		ln, err := tls.Listen("tcp", "127.0.0.1:0", pki.ServerConfig())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -240,7 +157,7 @@ func TestTLSInterop(t *testing.T) {
 			}
 		}
 		c.lost = func(error) { r.Stop() }
-		transport.DialTLS(r, ln.Addr().String(), pki.clientConfig(), c).OnError(func(err error) { t.Error(err); r.Stop() })
+		transport.DialTLS(r, ln.Addr().String(), pki.ClientConfig(), c).OnError(func(err error) { t.Error(err); r.Stop() })
 		ncRun(t, r)
 		if err := c.lostOnce(t); err != nil {
 			t.Errorf("ConnectionLost: %v", err)
@@ -255,7 +172,7 @@ func TestTLSInterop(t *testing.T) {
 	t.Run("half-close", func(t *testing.T) {
 		reactortest.CheckLeaks(t)
 		r := ncReactor(t)
-		ln, err := tls.Listen("tcp", "127.0.0.1:0", pki.serverConfig())
+		ln, err := tls.Listen("tcp", "127.0.0.1:0", pki.ServerConfig())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -283,7 +200,7 @@ func TestTLSInterop(t *testing.T) {
 		}
 		c.data = func(b []byte) { got.Write(b) }
 		c.lost = func(error) { r.Stop() }
-		transport.DialTLS(r, ln.Addr().String(), pki.clientConfig(), c).OnError(func(err error) { t.Error(err); r.Stop() })
+		transport.DialTLS(r, ln.Addr().String(), pki.ClientConfig(), c).OnError(func(err error) { t.Error(err); r.Stop() })
 		ncRun(t, r)
 		if err := c.lostOnce(t); err != nil {
 			t.Errorf("ConnectionLost: %v", err)
@@ -305,7 +222,7 @@ func TestTLSInterop(t *testing.T) {
 				r.Stop()
 			}
 		}
-		l, err := transport.ListenTLS(r, "127.0.0.1:0", pki.serverConfig(), echoOn(t, stack.Goid(), func(p *loopProto) {
+		l, err := transport.ListenTLS(r, "127.0.0.1:0", pki.ServerConfig(), echoOn(t, stack.Goid(), func(p *loopProto) {
 			server = p
 			p.lost = func(error) { done() }
 		}))
@@ -318,7 +235,7 @@ func TestTLSInterop(t *testing.T) {
 		var clientErr error
 		go func() {
 			all, err := func() ([]byte, error) {
-				cfg := pki.clientConfig()
+				cfg := pki.ClientConfig()
 				cfg.ServerName = "localhost"
 				c, err := tls.Dial("tcp", addr, cfg)
 				if err != nil {
@@ -354,11 +271,11 @@ func TestTLSBadCertificate(t *testing.T) {
 		serverName string
 		check      func(error) bool
 	}{
-		{"self-signed", pki.selfSigned, "", func(err error) bool {
+		{"self-signed", pki.SelfSigned, "", func(err error) bool {
 			var ua x509.UnknownAuthorityError
 			return errors.As(err, &ua)
 		}},
-		{"wrong host name", pki.server, "wrong.example", func(err error) bool {
+		{"wrong host name", pki.Server, "wrong.example", func(err error) bool {
 			var he x509.HostnameError
 			return errors.As(err, &he) && he.Host == "wrong.example"
 		}},
@@ -373,7 +290,7 @@ func TestTLSBadCertificate(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer l.Close()
-			cfg := pki.clientConfig()
+			cfg := pki.ClientConfig()
 			cfg.ServerName = tc.serverName
 			c := newLoopProto(t)
 			var got error
@@ -414,7 +331,7 @@ func TestTLSCloseNotifyUnanswered(t *testing.T) {
 			served <- err
 			return
 		}
-		err = tls.Server(c, pki.serverConfig()).Handshake()
+		err = tls.Server(c, pki.ServerConfig()).Handshake()
 		<-release // then read nothing, answer nothing, close nothing
 		c.Close()
 		served <- err
@@ -438,7 +355,7 @@ func TestTLSCloseNotifyUnanswered(t *testing.T) {
 		}
 	}
 	c.lost = func(error) { took = time.Since(start); r.Stop() }
-	transport.DialTLS(r, ln.Addr().String(), pki.clientConfig(), c).OnError(func(err error) { t.Error(err); r.Stop() })
+	transport.DialTLS(r, ln.Addr().String(), pki.ClientConfig(), c).OnError(func(err error) { t.Error(err); r.Stop() })
 	guard := r.CallLater(transport.CloseNotifyTimeout+15*time.Second, func() {
 		t.Error("LoseConnection did not complete")
 		r.Stop()
@@ -459,7 +376,7 @@ const answerLen = 8 << 20
 // a plaintext TCP connection: on "STARTTLS\n" it answers with a long
 // line (so the answer is still being flushed when the switch starts) and
 // switches; then it echoes over TLS.
-func startTLSListen(t *testing.T, r *reactor.Reactor, pki *testPKI, onLost func(*loopProto, error)) *transport.Listener {
+func startTLSListen(t *testing.T, r *reactor.Reactor, pki *transporttest.PKI, onLost func(*loopProto, error)) *transport.Listener {
 	l, err := transport.ListenTCP(r, "127.0.0.1:0", startTLSServer(t, pki, stack.Goid(), onLost), transport.WithWriteLimits(0, 0, 2*answerLen))
 	if err != nil {
 		t.Fatal(err)
@@ -467,7 +384,7 @@ func startTLSListen(t *testing.T, r *reactor.Reactor, pki *testPKI, onLost func(
 	return l
 }
 
-func startTLSServer(t *testing.T, pki *testPKI, goid uint64, onLost func(*loopProto, error)) transport.Factory {
+func startTLSServer(t *testing.T, pki *transporttest.PKI, goid uint64, onLost func(*loopProto, error)) transport.Factory {
 	return func(net.Addr) transport.Protocol {
 		p := newLoopProto(t)
 		p.goid = goid
@@ -492,7 +409,7 @@ func startTLSServer(t *testing.T, pki *testPKI, goid uint64, onLost func(*loopPr
 			if old.Buffered() == 0 {
 				t.Error("the whole answer went at once: the flush wait is not exercised")
 			}
-			pr := transport.StartTLS(old, pki.serverConfig(), false)
+			pr := transport.StartTLS(old, pki.ServerConfig(), false)
 			if err := old.Write([]byte("plaintext")); !errors.Is(err, transport.ErrClosed) {
 				t.Errorf("Write during the switch: %v", err)
 			}
@@ -552,7 +469,7 @@ func TestStartTLS(t *testing.T) {
 			if plain.Len() != answerLen {
 				t.Errorf("plaintext answer of %d bytes", plain.Len())
 			}
-			cfg := pki.clientConfig()
+			cfg := pki.ClientConfig()
 			cfg.ServerName = "localhost"
 			pr := transport.StartTLS(c.t, cfg, true)
 			pr.OnValue(func(tr transport.Transport) {
@@ -621,7 +538,7 @@ func TestStartTLS(t *testing.T) {
 				if answer[answerLen-1] != '\n' {
 					return "", errors.New("no end of line")
 				}
-				cfg := pki.clientConfig()
+				cfg := pki.ClientConfig()
 				cfg.ServerName = "localhost"
 				tc := tls.Client(c, cfg)
 				if _, err := tc.Write([]byte("secret")); err != nil {
@@ -665,7 +582,7 @@ func TestStartTLS(t *testing.T) {
 			if n += len(b); n < answerLen {
 				return
 			}
-			cfg := pki.clientConfig()
+			cfg := pki.ClientConfig()
 			cfg.ServerName = "wrong.example"
 			pr := transport.StartTLS(c.t, cfg, true)
 			pr.OnValue(func(transport.Transport) { t.Error("StartTLS with a wrong name succeeded") })
@@ -693,7 +610,7 @@ func TestStartTLS(t *testing.T) {
 			t.Fatal(err)
 		}
 		var got error
-		transport.StartTLS(tr, pki.clientConfig(), true).OnError(func(err error) { got = err })
+		transport.StartTLS(tr, pki.ClientConfig(), true).OnError(func(err error) { got = err })
 		if !errors.Is(got, errors.ErrUnsupported) {
 			t.Errorf("StartTLS on a net.Conn transport: %v", got)
 		}
@@ -742,7 +659,7 @@ func TestTLSDialCancelAndTimeout(t *testing.T) {
 		defer stop()
 		c := newLoopProto(t)
 		var got error
-		pr = transport.DialTLS(r, addr, pki.clientConfig(), c)
+		pr = transport.DialTLS(r, addr, pki.ClientConfig(), c)
 		pr.OnError(func(err error) { got = err; r.Stop() })
 		ncRun(t, r)
 		if !errors.Is(got, transport.ErrCancelled) {
@@ -761,7 +678,7 @@ func TestTLSDialCancelAndTimeout(t *testing.T) {
 		addr, _, stop := silentServer(t, r, func() {})
 		defer stop()
 		var got error
-		pr := transport.DialTLS(r, addr, pki.clientConfig(), newLoopProto(t))
+		pr := transport.DialTLS(r, addr, pki.ClientConfig(), newLoopProto(t))
 		pr.OnError(func(err error) { got = err })
 		pr.Cancel()
 		if !errors.Is(got, transport.ErrCancelled) {
@@ -774,7 +691,7 @@ func TestTLSDialCancelAndTimeout(t *testing.T) {
 		addr, closed, stop := silentServer(t, r, func() {})
 		defer stop()
 		var got error
-		transport.DialTLS(r, addr, pki.clientConfig(), newLoopProto(t), transport.WithTimeout(200*time.Millisecond)).
+		transport.DialTLS(r, addr, pki.ClientConfig(), newLoopProto(t), transport.WithTimeout(200*time.Millisecond)).
 			OnError(func(err error) { got = err; r.Stop() })
 		ncRun(t, r)
 		var op *transport.OpError
@@ -793,7 +710,7 @@ func TestTLSReactorCloseMidConnection(t *testing.T) {
 	r := ncReactor(t)
 	loop := stack.Goid()
 	var server *loopProto
-	l, err := transport.ListenTLS(r, "127.0.0.1:0", pki.serverConfig(), echoOn(t, loop, func(p *loopProto) { server = p }))
+	l, err := transport.ListenTLS(r, "127.0.0.1:0", pki.ServerConfig(), echoOn(t, loop, func(p *loopProto) { server = p }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -807,7 +724,7 @@ func TestTLSReactorCloseMidConnection(t *testing.T) {
 	saddr, _, stop := silentServer(t, r, maybeStop)
 	defer stop()
 	var stuck error
-	transport.DialTLS(r, saddr, pki.clientConfig(), newLoopProto(t)).OnError(func(err error) { stuck = err })
+	transport.DialTLS(r, saddr, pki.ClientConfig(), newLoopProto(t)).OnError(func(err error) { stuck = err })
 
 	chunk := ncBytes(64<<10, 8)
 	received := 0
@@ -834,7 +751,7 @@ func TestTLSReactorCloseMidConnection(t *testing.T) {
 		}
 		received += len(b)
 	}
-	transport.DialTLS(r, l.Addr().String(), pki.clientConfig(), c).OnError(func(err error) { t.Error(err); r.Stop() })
+	transport.DialTLS(r, l.Addr().String(), pki.ClientConfig(), c).OnError(func(err error) { t.Error(err); r.Stop() })
 	ncRun(t, r)
 	if c.nLost != 0 || server == nil || server.nLost != 0 || stuck != nil {
 		t.Fatalf("ended before Close: client %d, server %v, dial %v", c.nLost, server, stuck)
@@ -859,7 +776,7 @@ func TestTLSPausingReader(t *testing.T) {
 	msg := ncBytes(total, 9)
 	var server *flowProto
 	peak := 0
-	l, err := transport.ListenTLS(r, "127.0.0.1:0", pki.serverConfig(), func(net.Addr) transport.Protocol {
+	l, err := transport.ListenTLS(r, "127.0.0.1:0", pki.ServerConfig(), func(net.Addr) transport.Protocol {
 		p := &flowProto{loopProto: newLoopProto(t)}
 		server = p
 		sent, paused := 0, false
@@ -896,7 +813,7 @@ func TestTLSPausingReader(t *testing.T) {
 		t.Fatal(err)
 	}
 	cc := &countConn{Conn: tcp}
-	cfg := pki.clientConfig()
+	cfg := pki.ClientConfig()
 	cfg.ServerName = "localhost"
 	// One TLS read, at most, may be under way when PauseReading comes:
 	// one record, which crypto/tls reads into a buffer of a few.
@@ -940,7 +857,7 @@ func TestTLSOpenSSLClient(t *testing.T) {
 	pki := getPKI(t)
 	dir := t.TempDir()
 	ca := filepath.Join(dir, "ca.pem")
-	if err := os.WriteFile(ca, pki.caPEM, 0o600); err != nil {
+	if err := os.WriteFile(ca, pki.CAPEM, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	r := ncReactor(t)
@@ -951,7 +868,7 @@ func TestTLSOpenSSLClient(t *testing.T) {
 		}
 	}
 	var server *loopProto
-	l, err := transport.ListenTLS(r, "127.0.0.1:0", pki.serverConfig(), func(net.Addr) transport.Protocol {
+	l, err := transport.ListenTLS(r, "127.0.0.1:0", pki.ServerConfig(), func(net.Addr) transport.Protocol {
 		p := newLoopProto(t)
 		server = p
 		var line []byte
