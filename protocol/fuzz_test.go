@@ -99,12 +99,14 @@ func ones(n int) []int {
 
 // runPlan feeds data to a decoder made by mk as pl says, and checks its
 // limits after each piece with bound.
-func runPlan(t *testing.T, mk newDecoder, data []byte, pl plan, bound func(testDecoder) string) outcome {
+func runPlan(t *testing.T, mk newDecoder, data []byte, pl plan, bound func(testDecoder, int) string) outcome {
 	var o outcome
 	var d testDecoder
 	count := 0
+	longest := 0 // the longest frame delivered
 	d = mk(func(e event) {
 		o.events = append(o.events, e)
+		longest = max(longest, len(e.data))
 		count++
 		if pl.pauseEvery > 0 && count%pl.pauseEvery == 0 {
 			d.Pause()
@@ -129,7 +131,7 @@ func runPlan(t *testing.T, mk newDecoder, data []byte, pl plan, bound func(testD
 			o.err = err.Error()
 			break
 		}
-		if msg := bound(d); msg != "" {
+		if msg := bound(d, longest); msg != "" {
 			t.Fatalf("after %d of %d bytes: %s", off, len(data), msg)
 		}
 	}
@@ -143,7 +145,7 @@ func runPlan(t *testing.T, mk newDecoder, data []byte, pl plan, bound func(testD
 }
 
 // checkSplits runs data through every plan and compares each outcome with want.
-func checkSplits(t *testing.T, mk newDecoder, data []byte, want outcome, bound func(testDecoder) string) {
+func checkSplits(t *testing.T, mk newDecoder, data []byte, want outcome, bound func(testDecoder, int) string) {
 	t.Helper()
 	h := fnv.New64a()
 	h.Write(data)
@@ -236,12 +238,12 @@ func lineMaker(cfg LineConfig) newDecoder {
 	}
 }
 
-func lineBound(td testDecoder) string {
+func lineBound(td testDecoder, _ int) string {
 	d := td.(*LineDecoder)
 	if limit := d.max + len(d.delim); cap(d.line) > limit {
 		return fmt.Sprintf("line buffer capacity %d, over the limit %d", cap(d.line), limit)
 	}
-	if d.partial >= len(d.delim) && len(d.delim) > 0 {
+	if d.partial >= len(d.delim) {
 		return fmt.Sprintf("partial match %d of a %d-byte delimiter", d.partial, len(d.delim))
 	}
 	return ""
@@ -328,15 +330,23 @@ func netstringMaker(max int) newDecoder {
 	}
 }
 
-func netstringBound(td testDecoder) string {
-	d := td.(*NetstringDecoder)
-	if cap(d.frame) > d.max {
-		return fmt.Sprintf("payload buffer capacity %d, over the maximum %d", cap(d.frame), d.max)
+// payloadBound checks a payload buffer: never over the maximum, and no
+// more than twice the longest payload it has held (one delivered, or the
+// one arriving): a peer that announces a long payload and sends little
+// of it makes the decoder hold little.
+func payloadBound(buf []byte, max, longest int) string {
+	if cap(buf) > max {
+		return fmt.Sprintf("payload buffer capacity %d, over the maximum %d", cap(buf), max)
 	}
-	if d.state == nsPayload && cap(d.frame) > max(64, 2*len(d.frame)) {
-		return fmt.Sprintf("payload buffer capacity %d for %d bytes received", cap(d.frame), len(d.frame))
+	if cap(buf) > 64 && cap(buf) > 2*longest && cap(buf) > 2*len(buf) {
+		return fmt.Sprintf("payload buffer of %d bytes for %d received, and payloads of %d at most before", cap(buf), len(buf), longest)
 	}
 	return ""
+}
+
+func netstringBound(td testDecoder, longest int) string {
+	d := td.(*NetstringDecoder)
+	return payloadBound(d.frame, d.max, longest)
 }
 
 func FuzzNetstrings(f *testing.F) {
@@ -399,15 +409,9 @@ func frameMaker(cfg FrameConfig) newDecoder {
 	}
 }
 
-func frameBound(td testDecoder) string {
+func frameBound(td testDecoder, longest int) string {
 	d := td.(*FrameDecoder)
-	if cap(d.frame) > d.max {
-		return fmt.Sprintf("frame buffer capacity %d, over the maximum %d", cap(d.frame), d.max)
-	}
-	if d.inFrame && cap(d.frame) > max(64, 2*len(d.frame)) {
-		return fmt.Sprintf("frame buffer capacity %d for %d bytes received", cap(d.frame), len(d.frame))
-	}
-	return ""
+	return payloadBound(d.frame, d.max, longest)
 }
 
 func frameConfigFor(mode uint8, max uint16) FrameConfig {

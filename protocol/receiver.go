@@ -63,7 +63,10 @@ type encoder interface {
 // in order, when reading resumes, and the transport stops reading so that
 // the kernel's buffers fill and the peer's writes stall. Resuming
 // delivers the held frames on the next pass of the loop, then lets the
-// transport read again.
+// transport read again. The transport the handler is given is the
+// connection's with its PauseReading and ResumeReading going through the
+// Receiver: pause through it, not through the one a dial's promise
+// resolves with, which cannot hold the frames of the read in progress.
 //
 // When the handler closes the connection (LoseConnection, Abort) from
 // FrameReceived, no frame after that one is delivered. A framing error
