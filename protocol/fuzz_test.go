@@ -240,7 +240,7 @@ func lineMaker(cfg LineConfig) newDecoder {
 
 func lineBound(td testDecoder, _ int) string {
 	d := td.(*LineDecoder)
-	if limit := d.max + len(d.delim); cap(d.line) > limit {
+	if limit := d.max + len(d.delim); cap(d.line) > limit || d.limit != limit {
 		return fmt.Sprintf("line buffer capacity %d, over the limit %d", cap(d.line), limit)
 	}
 	if d.partial >= len(d.delim) {

@@ -3,6 +3,7 @@ package protocol
 import (
 	"bytes"
 	"fmt"
+	"math"
 
 	"github.com/loomkit/loom/transport"
 )
@@ -92,6 +93,7 @@ type LineDecoder struct {
 	delim   []byte
 	fail    []int // the delimiter's failure function, for a long one
 	max     int
+	limit   int // the most of a line held: max, then a '\r' and a partial delimiter
 	stripCR bool
 	skip    bool
 
@@ -120,6 +122,10 @@ func NewLineDecoder(cfg LineConfig, onLine func(line []byte)) *LineDecoder {
 		return d
 	}
 	d.delim, d.max = []byte(delim), max
+	d.limit = max + len(delim)
+	if d.limit < max {
+		d.limit = math.MaxInt
+	}
 	if len(d.delim) > 1 {
 		d.fail = failure(d.delim)
 	}
@@ -224,7 +230,7 @@ func (d *LineDecoder) process(b []byte) int {
 		case n <= held:
 			line = d.line[:n:n]
 		default:
-			d.line = grow(d.line, n-held, d.max+k)
+			d.line = grow(d.line, n-held, d.limit)
 			d.line = append(d.line, rest[:n-held]...)
 			line = d.line[:n:n]
 		}
@@ -320,7 +326,7 @@ func (d *LineDecoder) unfinished(rest []byte) {
 			return
 		}
 	}
-	d.line = grow(d.line, len(rest), d.max+len(d.delim))
+	d.line = grow(d.line, len(rest), d.limit)
 	d.line = append(d.line, rest...)
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"runtime"
 	"testing"
@@ -185,5 +186,25 @@ func TestAnnouncedLengthIsNotPreallocated(t *testing.T) {
 	f.Feed(make([]byte, 10))
 	if cap(f.frame) > 64 {
 		t.Fatalf("%d bytes allocated for 10 received", cap(f.frame))
+	}
+}
+
+// A maximum as large as an int can be still makes a buffer that doubles:
+// a 1 MiB line in 100-byte reads takes a few dozen allocations.
+func TestLineHugeMaximum(t *testing.T) {
+	n := 0
+	d := NewLineDecoder(LineConfig{MaxLength: math.MaxInt, Delimiter: "\r\n"}, func(l []byte) { n = len(l) })
+	line := bytes.Repeat([]byte("m"), 1<<20)
+	allocs := mallocs(func() {
+		for i := 0; i < len(line); i += 100 {
+			d.Feed(line[i:min(i+100, len(line))])
+		}
+	})
+	d.Feed([]byte("\r\n"))
+	if n != len(line) {
+		t.Fatalf("a line of %d bytes, want %d", n, len(line))
+	}
+	if allocs > 64 {
+		t.Errorf("%d allocations to buffer a %d-byte line", allocs, len(line))
 	}
 }
