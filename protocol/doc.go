@@ -19,7 +19,9 @@
 //	transport.DialTCP(r, addr, protocol.NewLineReceiver(protocol.LineConfig{}, &client{}))
 //
 // WriteLine, WriteNetstring and WriteFrame, and the configurations' Write
-// and Append methods, do the reverse.
+// and Append methods, do the reverse. A coroutine that reads a
+// transport.Stream top to bottom reads a length-prefixed frame with
+// ReadFrame (and a line with the stream's own ReadLine).
 //
 // # Limits
 //

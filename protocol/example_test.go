@@ -6,7 +6,10 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net"
+	"strconv"
+	"strings"
 
+	"github.com/loomkit/loom/deferred"
 	"github.com/loomkit/loom/protocol"
 	"github.com/loomkit/loom/reactor"
 	"github.com/loomkit/loom/transport"
@@ -132,4 +135,70 @@ func ExampleFrameDecoder() {
 	// "ping"
 	// ""
 	// protocol: frame at byte 8: length 65535 is over the maximum of 100 bytes
+}
+
+// sumServer answers each frame of numbers, one a line, with a frame
+// holding their sum, and the empty frame with a close.
+type sumServer struct{ t transport.Transport }
+
+func (s *sumServer) ConnectionMade(t transport.Transport) { s.t = t }
+func (s *sumServer) ConnectionLost(error)                 {}
+
+func (s *sumServer) FrameReceived(frame []byte) {
+	if len(frame) == 0 {
+		s.t.LoseConnection()
+		return
+	}
+	sum := 0
+	for _, f := range strings.Fields(string(frame)) {
+		n, _ := strconv.Atoi(f)
+		sum += n
+	}
+	protocol.WriteFrame(s.t, []byte(strconv.Itoa(sum)))
+}
+
+// A coroutine that sends requests and reads their length-prefixed
+// replies top to bottom, on a transport.Stream: ReadFrame reads the
+// prefix, then the payload.
+func ExampleReadFrame() {
+	r, _ := reactor.New(reactor.WithoutSignalHandlers())
+	defer r.Close()
+
+	l, err := transport.ListenTCP(r, "127.0.0.1:0", func(net.Addr) transport.Protocol {
+		return protocol.NewFrameReceiver(protocol.FrameConfig{}, &sumServer{})
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer l.Close()
+
+	client := deferred.Async(r, func(co *deferred.Co) (struct{}, error) {
+		s, err := deferred.Await(co, transport.DialStream(r, "tcp", l.Addr().String()))
+		if err != nil {
+			return struct{}{}, err
+		}
+		defer s.Close()
+		for _, numbers := range []string{"1 2 3", "40 2", "1000000 -1"} {
+			protocol.WriteFrame(s.Transport(), []byte(numbers))
+			sum, err := deferred.Await(co, protocol.ReadFrame(s))
+			if err != nil {
+				return struct{}{}, err
+			}
+			fmt.Printf("%s: %s\n", numbers, sum)
+		}
+		protocol.WriteFrame(s.Transport(), nil) // the server closes
+		_, err = deferred.Await(co, protocol.ReadFrame(s))
+		fmt.Println("then:", err)
+		return struct{}{}, nil
+	})
+	client.OnValue(func(struct{}) { r.Stop() })
+	client.OnError(func(err error) { fmt.Println("client:", err); r.Stop() })
+
+	r.Run(context.Background())
+	// Output:
+	// 1 2 3: 6
+	// 40 2: 42
+	// 1000000 -1: 999999
+	// then: EOF
 }
