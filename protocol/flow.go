@@ -11,8 +11,10 @@ import (
 // Errors that errors.Is finds in what the decoders return and in what a
 // Receiver's handler is given in ConnectionLost.
 var (
-	// ErrLineTooLong: a line is longer than LineConfig.MaxLength.
-	ErrLineTooLong = errors.New("line too long")
+	// ErrLineTooLong: a line is longer than LineConfig.MaxLength. It is
+	// transport.ErrLineTooLong, what a Stream's ReadLine reports, so one
+	// errors.Is finds either.
+	ErrLineTooLong = transport.ErrLineTooLong
 	// ErrFrameTooLong: a netstring's or a length-prefixed frame's
 	// length is over its MaxLength, or a frame to send is.
 	ErrFrameTooLong = errors.New("frame too long")
