@@ -176,6 +176,9 @@ func Spawn(r *reactor.Reactor, cmd *exec.Cmd, p Protocol, opts ...Option) (*Proc
 		return nil, err
 	}
 	pr := &Process{r: r, cmd: cmd, proto: p, cfg: newConfig(opts)}
+	if a := cmd.SysProcAttr; pr.cfg.group && a != nil && a.Setpgid && a.Pgid != 0 {
+		return nil, fmt.Errorf("process: Spawn %s: WithProcessGroup, and SysProcAttr joins group %d", cmd.Path, a.Pgid)
+	}
 	pr.closer, _ = p.(StreamCloser)
 	pr.flow, _ = p.(transport.WriteFlow)
 	if err := pr.start(); err != nil {

@@ -252,6 +252,19 @@ func TestBadInput(t *testing.T) {
 		t.Error("Run with both WithInput and cmd.Stdin: no error")
 	}
 
+	cmd = exec.Command("true")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pgid: 1}
+	if _, err := process.Spawn(r, cmd, f, process.WithProcessGroup()); err == nil {
+		t.Error("Spawn WithProcessGroup into another group: no error")
+	}
+	if _, err := process.Spawn(r, &exec.Cmd{}, f); err == nil {
+		t.Error("Spawn of an empty Cmd: no error")
+	}
+	var zero process.Result
+	if zero.ExitCode() != -1 || zero.Signal() != 0 || zero.Err() == nil {
+		t.Errorf("zero Result: %d, %v, %v", zero.ExitCode(), zero.Signal(), zero.Err())
+	}
+
 	started := exec.Command("true")
 	if err := started.Run(); err != nil {
 		t.Fatal(err)

@@ -53,11 +53,15 @@ type Result struct {
 	HeldOpen bool
 }
 
-// ExitCode returns the command's exit code, or -1 if a signal killed it.
+// ExitCode returns the command's exit code, or -1 if a signal killed it
+// (or there is no State).
 func (r Result) ExitCode() int { return r.State.ExitCode() }
 
 // Signal returns the signal that killed the command, or 0 if it exited.
 func (r Result) Signal() syscall.Signal {
+	if r.State == nil {
+		return 0
+	}
 	if ws, ok := r.State.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 		return ws.Signal()
 	}
@@ -65,9 +69,13 @@ func (r Result) Signal() syscall.Signal {
 }
 
 // Err returns what exec.Cmd.Output would have: nil for exit status 0,
-// otherwise an *exec.ExitError holding the state and Stderr.
+// otherwise an *exec.ExitError holding the state and Stderr. A Result
+// without a State (not one of Run's) gives an error saying so.
 func (r Result) Err() error {
-	if r.State.Success() {
+	switch {
+	case r.State == nil:
+		return errors.New("process: Result has no exit state")
+	case r.State.Success():
 		return nil
 	}
 	return &exec.ExitError{ProcessState: r.State, Stderr: r.Stderr}
