@@ -1,5 +1,12 @@
 // Package protocol splits byte streams into messages: lines, netstrings
-// and length-prefixed frames, with limits, on any transport or stream.
+// and length-prefixed frames, with limits, on any transport or stream;
+// and it fetches URLs.
+//
+// The HTTP client (Get, Do, Fetch, Client) is net/http bridged to the
+// reactor: its promises resolve on the reactor goroutine when the headers
+// arrive, and the body is read in full, streamed to a transport.Protocol
+// with back-pressure, or saved to a file, with throttled progress events
+// and a Cancel that stops the transfer at once. See Client.
 //
 // Each framing is two layers. A decoder (LineDecoder, NetstringDecoder,
 // FrameDecoder) is a state machine over bytes with no reactor or
