@@ -82,11 +82,12 @@ type Protocol interface {
 type StreamCloser interface {
 	// StreamClosed is called once for each of the child's streams that is
 	// a pipe on the reactor, when it closes: stdout or stderr at the end of
-	// file (err nil) or at the end of the grace period (an error wrapping
-	// ErrHeldOpen); stdin when it was closed (CloseStdin, or the exit),
+	// file (err nil); stdin when it was closed (CloseStdin, or the exit),
 	// with nil once every byte written was delivered, and otherwise the
-	// transport's error (a reader that went away: transport.ErrReset).
-	// The reactor's Close gives an error wrapping transport.ErrClosed.
+	// transport's error (a reader that went away: transport.ErrReset). A
+	// pipe still open at the end of the grace period after the exit gets
+	// an error wrapping ErrHeldOpen; the reactor's Close gives one
+	// wrapping transport.ErrClosed.
 	StreamClosed(s Stream, err error)
 }
 
@@ -153,8 +154,8 @@ func (e *pipeEnd) ResumeWriting() {
 // any other reader or writer is an error, since os/exec would copy it on
 // a goroutine of its own and its Wait would block the loop. Spawn leaves
 // those three fields, and SysProcAttr, as they were. The Cmd's Wait
-// belongs to the process from now on: loom calls it once the child has
-// exited, which sets cmd.ProcessState; do not call it.
+// belongs to the Process from now on: it is called once the child has
+// exited, and sets cmd.ProcessState; do not call it.
 //
 // A cmd that cannot start gives Start's error (a missing binary: one
 // wrapping exec.ErrNotFound or fs.ErrNotExist), with no descriptor left
