@@ -27,8 +27,9 @@ func init() {
 		rd, _ := Pipe(t)
 		bad := []int{1 << 30} // fits the kernel's int, never opened
 		if strconv.IntSize == 64 {
-			shift := 32 // not a constant: this file also builds where int has 32 bits
-			bad = append(bad, rd+1<<shift, 1<<31, 1<<31+rd, math.MaxInt)
+			// Not constants: this file also builds where int has 32 bits.
+			shift, shift31 := 32, 31
+			bad = append(bad, rd+1<<shift, 1<<shift31, 1<<shift31+rd, math.MaxInt)
 		}
 		nop := func() {}
 		for _, fd := range bad {
