@@ -11,10 +11,43 @@ import (
 
 // readBufs holds the buffers reads go into. DataReceived's bytes are valid
 // only during the call, so one buffer serves every connection of a
-// reactor in turn; a pool (rather than one buffer per reactor) also
+// reactor in turn; a free list (rather than one buffer per reactor) also
 // serves a nested loop, a modal dialog opened from DataReceived, whose
-// reads must not overwrite the bytes the outer call is looking at.
-var readBufs = sync.Pool{New: func() any { b := make([]byte, ReadSize); return &b }}
+// reads must not overwrite the bytes the outer call is looking at. Not a
+// sync.Pool: a pool empties itself over two garbage collections, so a
+// program that allocates elsewhere (any GUI) would make a new 64 KiB
+// buffer every few collections.
+var readBufs freeList
+
+type freeList struct {
+	mu   sync.Mutex
+	free []*[]byte
+}
+
+// maxFree bounds what the list keeps: a buffer per reactor reading at the
+// same time and per nested loop is plenty.
+const maxFree = 8
+
+func (l *freeList) Get() *[]byte {
+	l.mu.Lock()
+	if n := len(l.free); n > 0 {
+		b := l.free[n-1]
+		l.free = l.free[:n-1]
+		l.mu.Unlock()
+		return b
+	}
+	l.mu.Unlock()
+	b := make([]byte, ReadSize)
+	return &b
+}
+
+func (l *freeList) Put(b *[]byte) {
+	l.mu.Lock()
+	if len(l.free) < maxFree {
+		l.free = append(l.free, b)
+	}
+	l.mu.Unlock()
+}
 
 // conn is a stream socket connection (TCP or Unix) on the reactor.
 type conn struct {
@@ -296,7 +329,7 @@ func (c *conn) flushed() {
 }
 
 func (c *conn) onReadable() {
-	bp := readBufs.Get().(*[]byte)
+	bp := readBufs.Get()
 	defer readBufs.Put(bp)
 	buf := *bp
 	for i := 0; i < MaxReadsPerWakeup && c.reading; i++ {

@@ -751,7 +751,7 @@ func (u *udpConn) flush() {
 }
 
 func (u *udpConn) onReadable() {
-	bp := readBufs.Get().(*[]byte)
+	bp := readBufs.Get()
 	defer readBufs.Put(bp)
 	buf := *bp
 	defer u.rx.release()
