@@ -1,9 +1,11 @@
 package transport
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"sync"
+	"time"
 
 	"github.com/loomkit/loom/reactor"
 	"golang.org/x/sys/unix"
@@ -65,6 +67,9 @@ type conn struct {
 	writing   bool // the writer is registered
 	shutWrite bool // shutdown(SHUT_WR) is done
 	pipe      bool // a pipe's end, not a socket: no shutdown, no linger
+	draining  bool // closing: our FIN is sent, reading on to the peer's
+	lingerFor time.Duration
+	lingering *reactor.DelayedCall
 	lost      bool // ConnectionLost has been called
 	lostErr   error
 
@@ -100,6 +105,7 @@ func startConn(r *reactor.Reactor, fd int, netw string, laddr, raddr net.Addr, p
 	c := &conn{
 		r: r, fd: fd, netw: netw, laddr: laddr, raddr: raddr, proto: p,
 		state: Open, high: cfg.high, low: cfg.low, cap: cfg.cap, pipe: kind != sockEnd,
+		lingerFor: cfg.linger,
 	}
 	c.flow, _ = p.(WriteFlow)
 	c.half, _ = p.(HalfCloser)
@@ -118,7 +124,14 @@ func startConn(r *reactor.Reactor, fd int, netw string, laddr, raddr net.Addr, p
 		c.reading = true
 	}
 	c.unhook = r.OnClose(c.reactorClosed)
+	made := false
+	defer func() {
+		if !made { // ConnectionMade panicked: end the connection it left
+			c.closeNow(&OpError{Op: "connect", Net: netw, Addr: raddr, Err: errMadePanicked})
+		}
+	}()
 	p.ConnectionMade(c)
+	made = true
 	return c, nil
 }
 
@@ -194,7 +207,7 @@ func (c *conn) Writev(bs [][]byte) error {
 	}
 	skip := 0
 	if haveWritev && c.Buffered() == 0 {
-		n, err := writevRetry(c.fd, bs)
+		n, err := writevRetry(c.fd, bs[:min(len(bs), maxIovecs)])
 		if err != nil && err != unix.EAGAIN {
 			c.fail("write", err)
 			return &OpError{Op: "write", Net: c.netw, Addr: c.raddr, Err: classify(err)}
@@ -211,6 +224,10 @@ func (c *conn) Writev(bs [][]byte) error {
 	}
 	return nil
 }
+
+// maxIovecs is what one writev takes (IOV_MAX on Linux and the BSDs); the
+// rest of a longer Writev is buffered.
+const maxIovecs = 1024
 
 func writevRetry(fd int, bs [][]byte) (int, error) {
 	for {
@@ -311,8 +328,10 @@ func (c *conn) onWritable() {
 func (c *conn) flushed() {
 	switch {
 	case c.state&Closed != 0:
-	case c.state&Closing != 0:
+	case c.state&Closing != 0 && (c.pipe || c.state&ReadClosed != 0):
 		c.closeNow(nil)
+	case c.state&Closing != 0:
+		c.linger()
 	case c.state&WriteClosed != 0 && !c.shutWrite && c.pipe:
 		c.shutWrite = true
 		c.closeNow(nil) // a pipe's write end closes to send its end of file
@@ -328,10 +347,69 @@ func (c *conn) flushed() {
 	}
 }
 
+// linger ends a connection LoseConnection closes once its buffer is
+// flushed: it sends our end of file, then reads on, discarding, until the
+// peer's, or for at most the linger timeout. Closing a socket with unread
+// input makes the kernel send a reset, which drops what is still in
+// flight, both ways: the last bytes written would be lost though
+// ConnectionLost said nil.
+func (c *conn) linger() {
+	if !c.shutWrite {
+		c.shutWrite = true
+		c.state |= WriteClosed
+		if err := unix.Shutdown(c.fd, unix.SHUT_WR); err != nil {
+			if err == unix.ENOTCONN {
+				c.closeNow(nil) // the peer is gone already
+			} else {
+				c.fail("close", err)
+			}
+			return
+		}
+	}
+	c.draining = true
+	if !c.reading {
+		if err := c.r.AddReader(c.fd, c.readable); err != nil {
+			c.fail("close", err)
+			return
+		}
+		c.reading = true
+	}
+	if c.lingerFor > 0 {
+		c.lingering = c.r.CallLater(c.lingerFor, func() {
+			c.lingering = nil
+			c.closeNow(nil)
+		})
+	}
+}
+
+// drainInput reads and drops what the peer sends after LoseConnection,
+// until its end of file.
+func (c *conn) drainInput(buf []byte) {
+	for range MaxReadsPerWakeup {
+		n, err := unix.Read(c.fd, buf)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err == unix.EAGAIN:
+			return
+		case err != nil:
+			c.fail("read", err) // a reset: what we sent may not have arrived
+			return
+		case n == 0:
+			c.closeNow(nil)
+			return
+		}
+	}
+}
+
 func (c *conn) onReadable() {
 	bp := readBufs.Get()
 	defer readBufs.Put(bp)
 	buf := *bp
+	if c.draining {
+		c.drainInput(buf)
+		return
+	}
 	for i := 0; i < MaxReadsPerWakeup && c.reading; i++ {
 		n, err := unix.Read(c.fd, buf)
 		switch {
@@ -405,7 +483,7 @@ func (c *conn) LoseConnection() {
 	c.state |= Closing
 	c.stopReading()
 	if c.Buffered() == 0 {
-		c.closeNow(nil)
+		c.flushed()
 	}
 }
 
@@ -451,6 +529,11 @@ func (c *conn) closeNow(err error) {
 		return
 	}
 	c.state = c.state&^(Closing|WritePaused) | Closed
+	c.draining = false
+	if c.lingering != nil {
+		c.lingering.Cancel()
+		c.lingering = nil
+	}
 	c.stopReading()
 	if c.writing {
 		c.r.RemoveWriter(c.fd)
@@ -492,3 +575,6 @@ func (c *conn) reactorClosed() {
 		c.proto.ConnectionLost(c.lostErr)
 	}
 }
+
+// errMadePanicked ends a connection whose ConnectionMade panicked.
+var errMadePanicked = errors.New("the protocol's ConnectionMade panicked")

@@ -307,7 +307,10 @@ func TestTransportMisuse(t *testing.T) {
 		}
 		tr.PauseReading()
 		tr.ResumeReading()
-		tr.Abort() // after LoseConnection: nothing left to abort
+		if tr.State()&transport.Closing == 0 {
+			t.Errorf("State after LoseConnection = %v, want closing (waiting for the peer's end of file)", tr.State())
+		}
+		tr.Abort() // ends the wait: a reset
 		tr.LoseConnection()
 	}
 	var lost error = errors.New("not called")
@@ -315,8 +318,9 @@ func TestTransportMisuse(t *testing.T) {
 	c.lost = func(err error) { lost = err; calls++; r.CallLater(20*time.Millisecond, r.Stop) }
 	transport.DialTCP(r, l.Addr().String(), c)
 	run(t, r)
-	if calls != 1 || lost != nil {
-		t.Errorf("ConnectionLost called %d times, last with %v; want once with nil", calls, lost)
+	var oe *transport.OpError
+	if calls != 1 || !errors.Is(lost, transport.ErrAborted) || !errors.As(lost, &oe) || oe.Unsent != 0 {
+		t.Errorf("ConnectionLost called %d times, last with %v; want once with ErrAborted, nothing unsent", calls, lost)
 	}
 	if got := (transport.Open | transport.ReadPaused).String(); got != "open|read-paused" {
 		t.Errorf("State.String = %q", got)

@@ -323,7 +323,14 @@ func (d *dial) finish(won *attempt, laddr net.Addr, err error) {
 		d.res.Reject(err)
 		return
 	}
+	settled := false
+	defer func() {
+		if !settled { // ConnectionMade panicked; newConn closed the connection
+			d.res.Reject(d.opErr(won.t.addr, errMadePanicked))
+		}
+	}()
 	c, cerr := newConn(d.r, won.fd, d.netw, laddr, won.t.addr, d.p, &d.cfg)
+	settled = true
 	if cerr != nil {
 		d.res.Reject(d.opErr(won.t.addr, cerr))
 		return

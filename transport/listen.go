@@ -260,7 +260,15 @@ func (l *Listener) start(fd int, sa unix.Sockaddr) {
 	if raddr == nil {
 		raddr = &net.UnixAddr{Net: l.netw} // an unnamed Unix socket
 	}
+	made := false
+	defer func() {
+		if !made { // the factory panicked
+			unix.Close(fd)
+			l.refused++
+		}
+	}()
 	p := l.factory(raddr)
+	made = true
 	if p == nil {
 		unix.Close(fd)
 		l.refused++

@@ -16,6 +16,7 @@ type config struct {
 	backlog        int
 	logger         *slog.Logger
 	closeNotify    time.Duration
+	linger         time.Duration
 }
 
 // Defaults for the options.
@@ -23,6 +24,7 @@ const (
 	DefaultDialTimeout   = 30 * time.Second
 	DefaultFallbackDelay = 250 * time.Millisecond
 	DefaultBacklog       = 511
+	DefaultLingerTimeout = 2 * time.Second
 )
 
 func newConfig(opts []Option) config {
@@ -30,6 +32,7 @@ func newConfig(opts []Option) config {
 		high: DefaultHighWater, low: DefaultLowWater, cap: DefaultWriteCap,
 		noDelay: true, timeout: DefaultDialTimeout, fallback: DefaultFallbackDelay,
 		backlog: DefaultBacklog, closeNotify: CloseNotifyTimeout,
+		linger: DefaultLingerTimeout,
 	}
 	for _, o := range opts {
 		if o != nil {
@@ -95,3 +98,11 @@ func limits(high, low, cap, dh, dl, dc int) (int, int, int, bool) {
 func WithCloseNotifyTimeout(d time.Duration) Option {
 	return func(c *config) { c.closeNotify = d }
 }
+
+// WithLingerTimeout sets how long a connection closed by LoseConnection
+// waits, once its bytes are flushed and its end of file sent, for the
+// peer's end of file before it closes anyway (default 2 s; 0 or less: no
+// limit). Waiting keeps close from resetting a connection whose last
+// bytes are still in flight; a peer that never closes its side is
+// closed on, and may then see a reset.
+func WithLingerTimeout(d time.Duration) Option { return func(c *config) { c.linger = d } }

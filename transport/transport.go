@@ -55,8 +55,12 @@ type Transport interface {
 	// Writev is Write of the concatenation of bs, in one system call
 	// where it can.
 	Writev(bs [][]byte) error
-	// LoseConnection closes the connection once the buffer is flushed;
-	// ConnectionLost follows, with nil if every byte was delivered.
+	// LoseConnection closes the connection once the buffer is flushed:
+	// it stops reading, sends the end of file, and, on a socket, waits
+	// for the peer's (dropping what it still sends) for at most the
+	// linger timeout (WithLingerTimeout), so that closing never resets a
+	// connection whose last bytes are in flight. ConnectionLost follows,
+	// with nil if every byte was delivered.
 	LoseConnection()
 	// LoseWriteConnection closes the write side once the buffer is
 	// flushed (a TCP FIN), leaving the read side open.

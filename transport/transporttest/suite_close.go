@@ -257,3 +257,82 @@ func init() {
 		}
 	})
 }
+
+func init() {
+	add("close/lose-connection-with-unread-input-delivers-everything", func(t *testing.T, newLoop reactortest.NewLoop) {
+		// The client writes 8 MiB and closes while the server's bytes
+		// sit unread in its socket: close(2) alone would reset the
+		// connection and drop what is still in flight.
+		l := newLoop(t)
+		r := l.Reactor()
+		lg := guard(t, r)
+		ends := &countdown{n: 2, f: r.Stop}
+		const size = 8 << 20
+		got := 0
+		serverLost, clientLost := errNotYet, errNotYet
+		ln := listen(t, r, "tcp4", func(net.Addr) transport.Protocol {
+			p := &proto{lg: lg}
+			p.made = func(tr transport.Transport) { tr.Write(make([]byte, 256<<10)) } // never read
+			p.data = func(b []byte) { got += len(b) }
+			p.lost = func(err error) { serverLost = err; ends.done() }
+			return p
+		})
+		c := &proto{lg: lg}
+		c.made = func(tr transport.Transport) {
+			tr.SetWriteLimits(0, 0, 2*size)
+			if err := tr.Write(make([]byte, size)); err != nil {
+				t.Error(err)
+			}
+			tr.LoseConnection()
+		}
+		c.lost = func(err error) { clientLost = err; ends.done() }
+		dial(t, r, "tcp4", dialAddr(ln), c)
+		reactortest.RunFor(t, l, limit)
+		if got != size || clientLost != nil || serverLost != nil {
+			t.Errorf("the server read %d of %d bytes; ConnectionLost: client %v, server %v; want all, nil, nil", got, size, clientLost, serverLost)
+		}
+	})
+
+	add("close/linger-ends-when-the-peer-never-closes", func(t *testing.T, newLoop reactortest.NewLoop) {
+		l := newLoop(t)
+		r := l.Reactor()
+		lg := guard(t, r)
+		ln, err := net.Listen("tcp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		release := make(chan struct{})
+		peerRead := make(chan []byte, 1)
+		go func() {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+			b, _ := io.ReadAll(c) // to our end of file; never closes its side
+			peerRead <- b
+			<-release
+		}()
+		defer close(release)
+		const wait = 200 * time.Millisecond
+		var start time.Time
+		var after time.Duration
+		lost := errNotYet
+		c := &proto{lg: lg}
+		c.made = func(tr transport.Transport) {
+			tr.Write([]byte("last words"))
+			start = time.Now()
+			tr.LoseConnection()
+		}
+		c.lost = func(err error) { lost = err; after = time.Since(start); r.Stop() }
+		dial(t, r, "tcp4", ln.Addr().String(), c, transport.WithLingerTimeout(wait))
+		reactortest.RunFor(t, l, limit)
+		if b := <-peerRead; string(b) != "last words" {
+			t.Errorf("the peer read %q", b)
+		}
+		if lost != nil || after < wait {
+			t.Errorf("ConnectionLost(%v) %v after LoseConnection; want nil, after the linger timeout %v", lost, after, wait)
+		}
+	})
+}
