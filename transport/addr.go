@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"fmt"
 	"net"
 	"net/netip"
 	"strconv"
@@ -81,6 +82,10 @@ func addrPortSockaddr(ap netip.AddrPort) (unix.Sockaddr, int) {
 
 // unixSockaddr returns the socket address for a Unix socket path; a name
 // starting with '@' is in Linux's abstract namespace, as in package net.
-func unixSockaddr(name string) *unix.SockaddrUnix {
-	return &unix.SockaddrUnix{Name: name}
+// A name too long for the kernel's sockaddr_un is an error that says so.
+func unixSockaddr(name string) (*unix.SockaddrUnix, error) {
+	if most := len(unix.RawSockaddrUnix{}.Path) - 1; len(name) > most {
+		return nil, fmt.Errorf("unix socket path too long: %d bytes, at most %d: %w", len(name), most, unix.EINVAL)
+	}
+	return &unix.SockaddrUnix{Name: name}, nil
 }

@@ -55,7 +55,13 @@ func Dial(r *reactor.Reactor, network, address string, p Protocol, opts ...Optio
 	}
 	switch network {
 	case "unix":
-		d.targets = []target{{sa: unixSockaddr(address), family: unix.AF_UNIX, addr: &net.UnixAddr{Name: address, Net: "unix"}}}
+		ua := &net.UnixAddr{Name: address, Net: "unix"}
+		sa, err := unixSockaddr(address)
+		if err != nil {
+			d.finish(nil, nil, d.opErr(ua, err))
+			break
+		}
+		d.targets = []target{{sa: sa, family: unix.AF_UNIX, addr: ua}}
 		d.next()
 	case "tcp", "tcp4", "tcp6":
 		d.resolve()

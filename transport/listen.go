@@ -66,7 +66,11 @@ func Listen(r *reactor.Reactor, network, address string, factory Factory, opts .
 		}
 		sa, family = ipSockaddr(ta.IP, ta.Port, ta.Zone, network == "tcp4")
 	case "unix":
-		sa = unixSockaddr(address)
+		usa, err := unixSockaddr(address)
+		if err != nil {
+			return nil, &OpError{Op: "listen", Net: network, Addr: &net.UnixAddr{Name: address, Net: network}, Err: err}
+		}
+		sa = usa
 		if address != "" && address[0] != '@' {
 			l.unlink = address
 		}
@@ -79,7 +83,7 @@ func Listen(r *reactor.Reactor, network, address string, factory Factory, opts .
 		fd, err = l.open(unix.AF_INET, &unix.SockaddrInet4{Port: sa.(*unix.SockaddrInet6).Port}, false)
 	}
 	if err != nil {
-		return nil, &OpError{Op: "listen", Net: network, Addr: &net.UnixAddr{Name: address, Net: network}, Err: classify(err)}
+		return nil, &OpError{Op: "listen", Net: network, Addr: sockaddrToAddr(network, sa), Err: classify(err)}
 	}
 	l.fd = fd
 	if lsa, err := unix.Getsockname(fd); err == nil {
