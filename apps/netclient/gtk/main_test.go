@@ -17,8 +17,8 @@ import (
 	"github.com/gotk3/gotk3/gtk"
 
 	"github.com/loomkit/loom/apps/netclient"
-	"github.com/loomkit/loom/internal/xvfb"
 	gtkloop "github.com/loomkit/loom/guiloop/gtk"
+	"github.com/loomkit/loom/internal/xvfb"
 	"github.com/loomkit/loom/reactor"
 	"github.com/loomkit/loom/reactor/reactortest"
 )

@@ -60,32 +60,32 @@ type window struct {
 	a   *netclient.App
 	win *gtk.Window
 
-	addr                         *gtk.Entry
-	useTLS                       *gtk.CheckButton
-	connect, disconnect, recon   *gtk.Button
-	badge, status                *gtk.Label
-	exchange                     *gtk.TreeView
-	exchangeScroll               *gtk.ScrolledWindow
-	store                        *gtk.ListStore
-	line                         *gtk.Entry
-	send, clearLines             *gtk.Button
-	follow                       *gtk.CheckButton
-	counts                       *gtk.Label
-	url                          *gtk.ComboBoxText
-	save                         *gtk.CheckButton
-	fetch, clearFinished         *gtk.Button
-	transfers                    *gtk.ListBox
-	transfersScroll              *gtk.ScrolledWindow
-	details                      *gtk.TextView
-	downloads                    *gtk.Label
-	rows                         []*row
-	shownFirst, shownNext        uint64 // the exchange shows lines [shownFirst, shownNext)
-	pending                      bool   // a redraw is due at the next frame
-	drawn                        uint64 // the version drawn last
-	lastState                    string
-	lastDetails                  string
-	selecting                    bool
-	renders                      int
+	addr                       *gtk.Entry
+	useTLS                     *gtk.CheckButton
+	connect, disconnect, recon *gtk.Button
+	badge, status              *gtk.Label
+	exchange                   *gtk.TreeView
+	exchangeScroll             *gtk.ScrolledWindow
+	store                      *gtk.ListStore
+	line                       *gtk.Entry
+	send, clearLines           *gtk.Button
+	follow                     *gtk.CheckButton
+	counts                     *gtk.Label
+	url                        *gtk.ComboBoxText
+	save                       *gtk.CheckButton
+	fetch, clearFinished       *gtk.Button
+	transfers                  *gtk.ListBox
+	transfersScroll            *gtk.ScrolledWindow
+	details                    *gtk.TextView
+	downloads                  *gtk.Label
+	rows                       []*row
+	shownFirst, shownNext      uint64 // the exchange shows lines [shownFirst, shownNext)
+	pending                    bool   // a redraw is due at the next frame
+	drawn                      uint64 // the version drawn last
+	lastState                  string
+	lastDetails                string
+	selecting                  bool
+	renders                    int
 }
 
 // row is one transfer in the list.
