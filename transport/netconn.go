@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/loomkit/loom/reactor"
@@ -201,7 +202,14 @@ func newNetConn(r *reactor.Reactor, c net.Conn, p Protocol, high, low, cap int, 
 	go nc.readLoop(needHandshake)
 	go nc.writeLoop()
 	if made {
+		ok := false
+		defer func() {
+			if !ok { // ConnectionMade panicked: end the connection it left
+				nc.closeNow(&OpError{Op: "connect", Net: nc.netw, Addr: nc.raddr, Err: errMadePanicked})
+			}
+		}()
 		p.ConnectionMade(nc)
+		ok = true
 	}
 	nc.maybeRead()
 	return nc
@@ -451,7 +459,12 @@ func (nc *netConn) startLinger() {
 	if nc.linger == nil {
 		nc.linger = nc.r.CallLater(nc.notify, func() {
 			nc.linger = nil
-			nc.closeNow(nil)
+			var err error
+			if n := nc.Buffered(); n > 0 {
+				// Bytes written were not sent: say so.
+				err = &OpError{Op: "close", Net: nc.netw, Addr: nc.raddr, Unsent: n, Err: &classified{ErrTimeout, syscall.ETIMEDOUT}}
+			}
+			nc.closeNow(err)
 		})
 	}
 }
@@ -502,9 +515,26 @@ func (nc *netConn) onRead() {
 func (nc *netConn) deliver(n int, err error, hs bool) {
 	if n > 0 && nc.state&Closing == 0 {
 		nc.inData = true
+		returned := false
+		defer func() {
+			if !returned {
+				// DataReceived panicked: the reactor logs it, and the
+				// connection goes on, on a later pass, as if it had
+				// returned.
+				nc.inData = false
+				nc.r.CallSoon(func() { nc.delivered(err, hs) })
+			}
+		}()
 		nc.proto.DataReceived(nc.rbuf[:n])
+		returned = true
 		nc.inData = false
 	}
+	nc.delivered(err, hs)
+}
+
+// delivered goes on after a read was delivered: the read's error, or the
+// next read.
+func (nc *netConn) delivered(err error, hs bool) {
 	if nc.state&Closed != 0 {
 		return
 	}
@@ -598,6 +628,11 @@ func (nc *netConn) LoseConnection() {
 		return
 	}
 	nc.state |= Closing
+	if nc.tc != nil && !nc.tlsDone {
+		// The handshake may never finish (a silent peer), and with it
+		// the flush and the close_notify: the bound starts now.
+		nc.startLinger()
+	}
 	if nc.held {
 		// Drop the bytes; an end or an error still counts.
 		nc.held = false

@@ -106,7 +106,15 @@ func (d *tlsDial) connected(c *conn) {
 			d.finish(nil, d.opErr(raddr, connErr(err)))
 			return
 		}
-		d.finish(newNetConn(d.r, tc, d.p, d.cfg.high, d.cfg.low, d.cfg.cap, false, true, d.cfg.closeNotify), nil)
+		settled := false
+		defer func() {
+			if !settled { // ConnectionMade panicked; the connection is closed
+				d.finish(nil, d.opErr(raddr, errMadePanicked))
+			}
+		}()
+		nc := newNetConn(d.r, tc, d.p, d.cfg.high, d.cfg.low, d.cfg.cap, false, true, d.cfg.closeNotify)
+		settled = true
+		d.finish(nc, nil)
 	})
 }
 
@@ -172,9 +180,13 @@ func acceptTLS(c *conn, cfg *tls.Config, factory Factory, lc *config) {
 			lc.logger.Debug("transport: TLS handshake failed", slog.Any("remote", raddr), slog.Any("error", err))
 			return
 		}
-		p := factory(raddr)
-		if p == nil {
-			raw.Close()
+		var p Protocol
+		defer func() {
+			if p == nil {
+				raw.Close() // refused, or the factory panicked
+			}
+		}()
+		if p = factory(raddr); p == nil {
 			return
 		}
 		newNetConn(r, tc, p, lc.high, lc.low, lc.cap, false, true, lc.closeNotify)
