@@ -147,8 +147,9 @@ func (a *app) rect(name string) netclient.Rect {
 func (a *app) click(name string) {
 	a.t.Helper()
 	x, y := a.rect(name).Center()
-	xdotool(a.t, "mousemove", "--sync", "--window", a.id, strconv.Itoa(x), strconv.Itoa(y))
-	xdotool(a.t, "click", "1")
+	// One xdotool, so that the move comes before the click; not --sync,
+	// which waits for a move that never comes when the pointer is there.
+	xdotool(a.t, "mousemove", "--window", a.id, strconv.Itoa(x), strconv.Itoa(y), "click", "1")
 }
 
 // typeInto clicks the named entry, selects what it holds and types text
