@@ -66,6 +66,7 @@ type App struct {
 	version  uint64
 	onChange func()
 	closed   bool
+	idle     func() // closes the idle connections of the client New made
 
 	console
 	fetches
@@ -89,6 +90,7 @@ func New(r *reactor.Reactor, cfg Config) *App {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.TLSClientConfig = cfg.TLSConfig
 		hc = &http.Client{Transport: tr}
+		a.idle = tr.CloseIdleConnections
 	}
 	a.fetches.init(a, &protocol.Client{HTTP: hc, MaxBodySize: -1})
 	return a
@@ -122,4 +124,7 @@ func (a *App) Close() {
 	a.closed = true
 	a.console.close()
 	a.fetches.close()
+	if a.idle != nil {
+		a.idle()
+	}
 }
