@@ -118,13 +118,16 @@ func (r Rect) Center() (x, y int) { return r.X + r.W/2, r.Y + r.H/2 }
 type Layout map[string]Rect
 
 // State is what the state file holds: the View, the last lines of the
-// exchange, and where the widgets are.
+// exchange, where the widgets are, and the colours a front end paints
+// them with ("bar", "done", "stopped", "sent", "received",
+// "badge.connected", ... as "#rrggbb").
 type State struct {
 	Toolkit string `json:"toolkit"`
 	Window  string `json:"window"`
 	View
-	Lines  []StateLine `json:"lines"`
-	Layout Layout      `json:"layout"`
+	Lines  []StateLine       `json:"lines"`
+	Layout Layout            `json:"layout"`
+	Colors map[string]string `json:"colors"`
 }
 
 // StateLine is a line of the exchange in the state file.
@@ -137,10 +140,10 @@ type StateLine struct {
 // StateLines is how many of the last lines the state file holds.
 const StateLines = 100
 
-// State returns the state the state file holds, with layout as the
-// front end gives it.
-func (a *App) State(toolkit, window string, layout Layout) State {
-	st := State{Toolkit: toolkit, Window: window, View: a.View(), Layout: layout}
+// State returns the state the state file holds, with layout and colors
+// as the front end gives them.
+func (a *App) State(toolkit, window string, layout Layout, colors map[string]string) State {
+	st := State{Toolkit: toolkit, Window: window, View: a.View(), Layout: layout, Colors: colors}
 	for i := max(0, a.LineCount()-StateLines); i < a.LineCount(); i++ {
 		l := a.Line(i)
 		st.Lines = append(st.Lines, StateLine{Seq: l.Seq, Dir: l.Dir.String(), Text: l.Text})

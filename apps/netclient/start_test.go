@@ -27,7 +27,7 @@ func TestStartWithTheLocalServers(t *testing.T) {
 		s, err = netclient.Start(r, netclient.Options{Downloads: filepath.Join(dir, "dl"), StateFile: stateFile})
 		if err == nil {
 			s.WatchState(func() netclient.State {
-				return s.State("test", "netclient", netclient.Layout{"connect": {X: 1, Y: 2, W: 3, H: 4}})
+				return s.State("test", "netclient", netclient.Layout{"connect": {X: 1, Y: 2, W: 3, H: 4}}, map[string]string{"bar": "#3584e4"})
 			})
 		}
 	})
@@ -65,7 +65,7 @@ func TestStartWithTheLocalServers(t *testing.T) {
 			t.Fatalf("the state file does not show the transfer done: %s (%v)", b, err)
 		}
 	}
-	if st.Toolkit != "test" || st.Console.State != "connected" || st.Layout["connect"] != (netclient.Rect{X: 1, Y: 2, W: 3, H: 4}) ||
+	if st.Toolkit != "test" || st.Console.State != "connected" || st.Layout["connect"] != (netclient.Rect{X: 1, Y: 2, W: 3, H: 4}) || st.Colors["bar"] != "#3584e4" ||
 		len(st.Lines) == 0 || st.Lines[len(st.Lines)-1].Text != "OVER TLS" || st.Lines[len(st.Lines)-1].Dir != "received" {
 		t.Errorf("state file: %+v", st)
 	}

@@ -509,9 +509,17 @@ func (w *window) layout() netclient.Layout {
 	return l
 }
 
+// Colors are the colours the window paints, for the state file.
+var Colors = map[string]string{
+	"bar": "#3584e4", "done": "#2ec27e", "stopped": "#9a9996",
+	"sent": SentBG, "received": ReceivedBG, "sent-text": SentFG, "received-text": ReceivedFG,
+	"badge.disconnected": "#9a9996", "badge.closed": "#9a9996", "badge.connecting": "#f6d32d",
+	"badge.connected": "#2ec27e", "badge.failed": "#e01b24",
+}
+
 // state is what the state file holds.
 func (w *window) state() netclient.State {
-	return w.a.State("gtk", Title, w.layout())
+	return w.a.State("gtk", Title, w.layout(), Colors)
 }
 
 func setText(l *gtk.Label, s string) {

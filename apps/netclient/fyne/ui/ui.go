@@ -9,6 +9,7 @@
 package ui
 
 import (
+	"fmt"
 	"image/color"
 	"strconv"
 	"strings"
@@ -263,7 +264,27 @@ func (u *UI) Render() {
 
 // State is what the state file holds, with where the widgets are on c.
 func (u *UI) State(c fyne.Canvas) netclient.State {
-	return u.a.State("fyne", Title, u.Layout(c))
+	return u.a.State("fyne", Title, u.Layout(c), u.Colors())
+}
+
+// Colors are the colours the view paints, for the state file: running
+// bars are the theme's primary colour.
+func (u *UI) Colors() map[string]string {
+	th := fyne.CurrentApp().Settings().Theme()
+	m := map[string]string{
+		"bar":  hex(th.Color(theme.ColorNamePrimary, theme.VariantLight)),
+		"done": hex(DoneBar), "stopped": hex(StoppedBar),
+		"sent": hex(SentBG), "received": hex(ReceivedBG), "sent-text": hex(SentFG), "received-text": hex(ReceivedFG),
+	}
+	for state, c := range Badge {
+		m["badge."+state] = hex(c)
+	}
+	return m
+}
+
+func hex(c color.Color) string {
+	n := color.NRGBAModel.Convert(c).(color.NRGBA)
+	return fmt.Sprintf("#%02x%02x%02x", n.R, n.G, n.B)
 }
 
 // Layout says where the widgets are on c, in its pixels.
