@@ -21,6 +21,7 @@ import (
 
 	"github.com/loomkit/loom/apps/netclient"
 	"github.com/loomkit/loom/apps/netclient/fyne/ui"
+	"github.com/loomkit/loom/apps/netclient/internal/pixels"
 	fyneloop "github.com/loomkit/loom/guiloop/fyne"
 	"github.com/loomkit/loom/internal/xvfb"
 	"github.com/loomkit/loom/reactor"
@@ -226,32 +227,10 @@ func xdotool(t *testing.T, args ...string) {
 	}
 }
 
-func nrgba(c color.Color) color.NRGBA { return color.NRGBAModel.Convert(c).(color.NRGBA) }
-
-// count counts the pixels of img inside r within 3 of c in each channel.
-func count(img image.Image, r netclient.Rect, c color.Color) int {
-	want := nrgba(c)
-	near := func(a, b uint8) bool { return int(a)-int(b) <= 3 && int(b)-int(a) <= 3 }
-	n := 0
-	rect := image.Rect(r.X, r.Y, r.X+r.W, r.Y+r.H).Intersect(img.Bounds())
-	for y := rect.Min.Y; y < rect.Max.Y; y++ {
-		for x := rect.Min.X; x < rect.Max.X; x++ {
-			p := nrgba(img.At(x, y))
-			if near(p.R, want.R) && near(p.G, want.G) && near(p.B, want.B) {
-				n++
-			}
-		}
-	}
-	return n
-}
+// count counts the pixels of img inside r of colour c.
+func count(img image.Image, r netclient.Rect, c color.Color) int { return pixels.Count(img, r, c) }
 
 // columns counts the columns of r that hold a pixel of colour c.
 func columns(img image.Image, r netclient.Rect, c color.Color) int {
-	n := 0
-	for x := r.X; x < r.X+r.W; x++ {
-		if count(img, netclient.Rect{X: x, Y: r.Y, W: 1, H: r.H}, c) > 0 {
-			n++
-		}
-	}
-	return n
+	return int(pixels.Filled(img, r, c)*float64(r.W) + 0.5)
 }

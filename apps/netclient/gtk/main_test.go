@@ -17,6 +17,7 @@ import (
 	"github.com/gotk3/gotk3/gtk"
 
 	"github.com/loomkit/loom/apps/netclient"
+	"github.com/loomkit/loom/apps/netclient/internal/pixels"
 	gtkloop "github.com/loomkit/loom/guiloop/gtk"
 	"github.com/loomkit/loom/internal/xvfb"
 	"github.com/loomkit/loom/reactor"
@@ -214,35 +215,19 @@ func outDir(t testing.TB) string {
 }
 
 // hex reads "#rrggbb".
-func hex(s string) color.RGBA {
-	v, _ := strconv.ParseUint(strings.TrimPrefix(s, "#"), 16, 32)
-	return color.RGBA{R: uint8(v >> 16), G: uint8(v >> 8), B: uint8(v), A: 0xff}
-}
-
-// count counts the pixels of img inside r within 3 of c in each channel.
-func count(img image.Image, r netclient.Rect, c color.RGBA) int {
-	near := func(a, b uint8) bool { return int(a)-int(b) <= 3 && int(b)-int(a) <= 3 }
-	n := 0
-	rect := image.Rect(r.X, r.Y, r.X+r.W, r.Y+r.H).Intersect(img.Bounds())
-	for y := rect.Min.Y; y < rect.Max.Y; y++ {
-		for x := rect.Min.X; x < rect.Max.X; x++ {
-			p := color.RGBAModel.Convert(img.At(x, y)).(color.RGBA)
-			if near(p.R, c.R) && near(p.G, c.G) && near(p.B, c.B) {
-				n++
-			}
-		}
+func hex(s string) color.NRGBA {
+	c, err := pixels.Hex(s)
+	if err != nil {
+		panic(err)
 	}
-	return n
+	return c
 }
 
-// columns counts the columns of r in which some pixel is within 3 of c:
+// count counts the pixels of img inside r of colour c.
+func count(img image.Image, r netclient.Rect, c color.Color) int { return pixels.Count(img, r, c) }
+
+// columns counts the columns of r in which some pixel is of colour c:
 // the width of a progress bar's fill.
-func columns(img image.Image, r netclient.Rect, c color.RGBA) int {
-	n := 0
-	for x := r.X; x < r.X+r.W; x++ {
-		if count(img, netclient.Rect{X: x, Y: r.Y, W: 1, H: r.H}, c) > 0 {
-			n++
-		}
-	}
-	return n
+func columns(img image.Image, r netclient.Rect, c color.Color) int {
+	return int(pixels.Filled(img, r, c)*float64(r.W) + 0.5)
 }
