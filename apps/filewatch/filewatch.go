@@ -225,7 +225,11 @@ func (a *App) changed() {
 // Version counts the changes so far.
 func (a *App) Version() uint64 { return a.version }
 
-// event is the watcher's function.
+// HandleEvent takes one event as if the watcher had told it: the
+// watcher's function. Events from elsewhere (another source of changes,
+// a test) may be fed in through it. Reactor goroutine.
+func (a *App) HandleEvent(ev watch.Event) { a.event(ev) }
+
 func (a *App) event(ev watch.Event) {
 	root := a.root
 	a.log.add(entry{at: a.r.Now(), ev: ev, root: root})

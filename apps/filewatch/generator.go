@@ -230,7 +230,7 @@ func (g *Generator) Flood() error {
 		g.floodFiles++
 	}
 	g.floods++
-	return g.logf("flood %d: %d writes and %d new files at once in data/", g.floods, g.floodSize, FloodFiles)
+	return g.logf("flood %d: %s writes and %d new files at once in data/", g.floods, thousands(int64(g.floodSize)), FloodFiles)
 }
 
 func floodName(flood, i int) string { return fmt.Sprintf("flood%d-%03d", flood, i) }
@@ -264,4 +264,10 @@ func removeIfThere(path string) error {
 		return err
 	}
 	return nil
+}
+
+// FloodTip says what Flood does, for its button's tooltip.
+func FloodTip() string {
+	return fmt.Sprintf("%s writes and %d new files at once, faster than they are read: the system's event queue overflows and a rescan follows",
+		thousands(int64(FloodSize())), FloodFiles)
 }

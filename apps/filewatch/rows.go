@@ -101,9 +101,10 @@ type Cursor struct {
 // Changes tell a front end how to bring a widget holding rows in line with
 // the list: with Reset, drop every row it holds; then drop the Drop first
 // rows; then append rows From to From+Added-1 (indexes in the list as it
-// is now, for Row). Drop and Added are at most the list's capacity,
-// however many rows came and went since the last Changes: that is the
-// most work a frame does.
+// is now, for Row). Drop plus Added is at most the list's capacity (when
+// dropping and adding would cost more than the rows the list has, Reset
+// starts again with them), however many rows came and went since the
+// last Changes: that is the most work a frame does.
 type Changes struct {
 	Reset bool `json:"reset"`
 	Drop  int  `json:"drop"`
@@ -127,6 +128,10 @@ func changes(l *seqList, gen, next uint64, cur *Cursor) Changes {
 		if c.Drop < 0 { // cannot happen: rows only go from the front
 			c.Reset, c.Drop, kept = true, 0, 0
 		}
+	}
+	if c.Drop > 0 && c.Drop+l.n-kept > l.n {
+		// Dropping and adding would cost more than starting again.
+		c.Reset, c.Drop, kept = true, 0, 0
 	}
 	c.From = kept
 	c.Added = l.n - kept

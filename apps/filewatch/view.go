@@ -52,6 +52,7 @@ type View struct {
 type Count struct {
 	Kind  string `json:"kind"`
 	N     int64  `json:"n"`
+	Text  string `json:"text"` // N in words: "1,234"
 	Color string `json:"color"`
 }
 
@@ -133,7 +134,7 @@ func (a *App) View() View {
 		if n == 0 && (op == watch.Overflow || op == watch.Failed) {
 			continue
 		}
-		v.Counts = append(v.Counts, Count{Kind: KindName(op), N: n, Color: KindColor(op)})
+		v.Counts = append(v.Counts, Count{Kind: KindName(op), N: n, Text: thousands(n), Color: KindColor(op)})
 		words = append(words, KindName(op)+" "+thousands(n))
 	}
 	v.CountsText = strings.Join(words, " · ")
