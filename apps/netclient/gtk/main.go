@@ -58,6 +58,11 @@ func run(o netclient.Options) error {
 	}
 	w.win.Connect("destroy", r.Stop)
 	s.WatchState(w.state)
+	// The reactor subscribes to SIGINT and SIGTERM on its first pass, and
+	// gtkloop.Run runs one when there is work: ask for one at once, so
+	// that a signal that comes before any other work stops the reactor
+	// (and ends the window) rather than the process.
+	r.CallSoon(func() {})
 	log.Printf("netclient-gtk: %s; files saved in %s", s.View().Console.Addr, s.Downloads())
 	return gtkloop.Run(r)
 }
