@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/loomkit/loom/apps/netclient"
 	"github.com/loomkit/loom/apps/netclient/fyne/ui"
+	"github.com/loomkit/loom/apps/netclient/servers"
 )
 
 // The program itself, built and run as scripts/demo runs it: it starts
@@ -64,6 +67,18 @@ func TestTheProgramRuns(t *testing.T) {
 	if out, err := exec.Command("xdotool", "search", "--all", "--sync", "--onlyvisible", "--pid", strconv.Itoa(cmd.Process.Pid),
 		"--name", "^"+regexp.QuoteMeta(ui.Title)+"$").Output(); err != nil || len(strings.Fields(string(out))) != 1 {
 		t.Errorf("the program's window: %v (found %q)", err, out)
+	}
+
+	// The loop runs: the line server, on the program's reactor, greets.
+	c, err := net.DialTimeout("tcp", st.Console.Addr, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	greeting, err := bufio.NewReader(c).ReadString('\n')
+	c.Close()
+	if greeting != servers.Greeting+"\r\n" {
+		t.Errorf("the line server said %q (%v)", greeting, err)
 	}
 
 	cmd.Process.Signal(syscall.SIGTERM)

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	"github.com/loomkit/loom/apps/netclient"
+	"github.com/loomkit/loom/apps/netclient/servers"
 )
 
 // The program itself, built and run as scripts/demo runs it: it starts
@@ -58,6 +61,18 @@ func TestTheProgramRuns(t *testing.T) {
 		t.Errorf("state file: %+v", st)
 	}
 	windowID(t, Title)
+
+	// The loop runs: the line server, on the program's reactor, greets.
+	c, err := net.DialTimeout("tcp", st.Console.Addr, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	greeting, err := bufio.NewReader(c).ReadString('\n')
+	c.Close()
+	if greeting != servers.Greeting+"\r\n" {
+		t.Errorf("the line server said %q (%v)", greeting, err)
+	}
 
 	cmd.Process.Signal(syscall.SIGTERM)
 	select {
