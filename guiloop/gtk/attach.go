@@ -138,6 +138,13 @@ func attach(r *reactor.Reactor, cfg config, base int, quitApp bool) (*source, er
 		r.SetStopOnInterrupt(true)
 	}
 	s.signalsSet = !cfg.keepSignals
+	if r.StopsOnInterrupt() {
+		// The reactor subscribes to SIGINT and SIGTERM on its first
+		// pass, and an idle program's source has no reason to run one:
+		// have one at once, or the signal kills the process instead of
+		// stopping the reactor.
+		r.CallSoon(func() {})
+	}
 	r.SetNest(nest)
 	s.unhook = r.OnClose(s.closing)
 	attachedMu.Lock()

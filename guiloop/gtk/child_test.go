@@ -64,6 +64,24 @@ func init() {
 	for name, f := range map[string]func(){
 		"attached-idle":           func() { attachedChild() },
 		"attached-handle-signals": func() { attachedChild(gtkloop.HandleSignals()) },
+		// No reactor work at all: "ready" comes from another goroutine,
+		// so the reactor has no pass of its own before the signal.
+		"run-idle": func() {
+			runChildWith(func(*reactor.Reactor) { time.AfterFunc(300*time.Millisecond, func() { fmt.Println("ready") }) })
+		},
+		"attached-handle-signals-idle": func() {
+			r, err := reactor.New()
+			if err != nil {
+				panic(err)
+			}
+			if _, err := gtkloop.Attach(r, gtkloop.HandleSignals()); err != nil {
+				panic(err)
+			}
+			time.AfterFunc(300*time.Millisecond, func() { fmt.Println("ready") })
+			gtk.Main()
+			fmt.Println("gtk.Main returned")
+			r.Close()
+		},
 		"dialog-open": func() {
 			runChildWith(func(r *reactor.Reactor) {
 				r.CallLater(20*time.Millisecond, func() { childDialog(r, 1, false) })

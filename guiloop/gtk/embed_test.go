@@ -245,3 +245,16 @@ func TestSignalEndsModalDialogs(t *testing.T) {
 		})
 	}
 }
+
+// A program with no reactor work yet (an idle window) stops on SIGTERM
+// too: the reactor's signal handling must not wait for its first pass.
+func TestIdleProgramStopsOnSignal(t *testing.T) {
+	ws, _, out := gtkChild(t, "run-idle", syscall.SIGTERM)
+	if ws.Signaled() || ws.ExitStatus() != 0 || !strings.Contains(out, "Run returned: <nil>") {
+		t.Errorf("Run, idle: SIGTERM did not stop the reactor (status %v)\n%s", ws, out)
+	}
+	ws, _, out = gtkChild(t, "attached-handle-signals-idle", syscall.SIGTERM)
+	if ws.Signaled() || ws.ExitStatus() != 0 || !strings.Contains(out, "gtk.Main returned") {
+		t.Errorf("Attach with HandleSignals, idle: SIGTERM did not stop the reactor (status %v)\n%s", ws, out)
+	}
+}
