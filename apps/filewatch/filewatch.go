@@ -67,6 +67,10 @@ type Config struct {
 	GenInterval time.Duration
 	RotateEvery int
 	NoGenerate  bool
+	// GeneratorDir is the folder the generator works in when there is no
+	// Path (it is made if missing, and left in place); "" makes a
+	// temporary one, which Close removes.
+	GeneratorDir string
 }
 
 // Defaults of Config.
@@ -174,12 +178,17 @@ func New(r *reactor.Reactor, cfg Config) (*App, error) {
 	a.w = w
 	path, tail := cfg.Path, cfg.Tail
 	if path == "" {
-		dir, err := os.MkdirTemp("", "filewatch-")
+		dir := cfg.GeneratorDir
+		if dir == "" {
+			dir, err = os.MkdirTemp("", "filewatch-")
+			a.tmp = dir
+		} else {
+			err = os.MkdirAll(dir, 0o755)
+		}
 		if err != nil {
 			w.Close()
 			return nil, err
 		}
-		a.tmp = dir
 		g, err := NewGenerator(r, dir, cfg.RotateEvery)
 		if err != nil {
 			a.Close()

@@ -115,8 +115,10 @@ func (g *Generator) Step() {
 		what = fmt.Sprintf("made note-%d.old read-only", n)
 		err = os.Chmod(g.path(fmt.Sprintf("note-%d.old", n)), 0o444)
 	case 5:
-		what = fmt.Sprintf("removed note-%d.old and data/report-%d.csv", n-1, n-1)
-		if n > 0 {
+		if n == 0 {
+			what = "nothing to remove in the first round"
+		} else {
+			what = fmt.Sprintf("removed note-%d.old and data/report-%d.csv", n-1, n-1)
 			err = removeIfThere(g.path(fmt.Sprintf("note-%d.old", n-1)))
 			if e := removeIfThere(g.path(fmt.Sprintf("data/report-%d.csv", n-1))); err == nil {
 				err = e
