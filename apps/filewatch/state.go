@@ -17,6 +17,9 @@ import (
 type State struct {
 	Toolkit string `json:"toolkit"` // "gtk", "fyne"
 	View    View   `json:"view"`
+	// Newest is the core's newest row of the list as filtered, which
+	// Follow keeps on screen.
+	Newest Row `json:"newest"`
 	// Rows is how many rows the event list widget holds; Visible those
 	// on screen, top to bottom, as the widget shows them.
 	Rows    int   `json:"rows"`
@@ -34,12 +37,22 @@ type State struct {
 	// on screen.
 	TailRows    int        `json:"tail_rows"`
 	TailVisible []TailLine `json:"tail_visible"`
-	// Widgets are where the main widgets are, in the window's
-	// coordinates in pixels (a screenshot's): "filter", "follow",
-	// "list", "tail", "banner", "flood", "generate".
+	// Widgets are where the main widgets on screen are, in the window's
+	// coordinates in pixels (a screenshot's): "path", "filter",
+	// "follow", "clear", "list", "tail", "banner", "dismiss", "flood",
+	// "generate", "poll", "recursive", "backend", "choose-folder",
+	// "choose-file", "choose-tail" (and "scrollbar" in GTK).
 	Widgets map[string]Rect `json:"widgets"`
 	// Window is the window's size.
 	Window Rect `json:"window"`
+}
+
+// NewState is the State of a's window with the core's part filled in:
+// View and Newest. The front end adds what its widgets show.
+func NewState(a *App, toolkit string) State {
+	s := State{Toolkit: toolkit, View: a.View(), Widgets: map[string]Rect{}}
+	s.Newest, _ = a.Row(a.RowCount() - 1)
+	return s
 }
 
 // Rect is a rectangle in pixels.

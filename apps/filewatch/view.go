@@ -183,9 +183,10 @@ func (a *App) View() View {
 		if g.Running {
 			state = "running"
 		}
-		g.Text = fmt.Sprintf("Generator %s: %d steps, log rotated %d and truncated %d times", state, g.Steps, g.Rotations, g.Truncations)
+		g.Text = fmt.Sprintf("Generator %s: %s, the log rotated %s and truncated %s",
+			state, plural(g.Steps, "step"), plural(g.Rotations, "time"), plural(g.Truncations, "time"))
 		if g.Floods > 0 {
-			g.Text += fmt.Sprintf(", %d floods", g.Floods)
+			g.Text += ", " + plural(g.Floods, "flood")
 		}
 		if g.Error != "" {
 			g.Text += "; " + g.Error
@@ -225,4 +226,12 @@ func thousands(n int64) string {
 		return "-" + b.String()
 	}
 	return b.String()
+}
+
+// plural says n things: "1 step", "3 steps".
+func plural(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return thousands(int64(n)) + " " + thing + "s"
 }

@@ -12,16 +12,12 @@ import (
 // the stores and those on screen, the toggles, the banner, where the
 // main widgets are. GTK thread.
 func (w *window) state() filewatch.State {
-	s := filewatch.State{
-		Toolkit:      "gtk",
-		View:         w.app.View(),
-		Rows:         w.store.IterNChildren(nil),
-		AtBottom:     atBottom(w.list.GetVAdjustment()),
-		FollowButton: w.follow.GetActive(),
-		BannerShown:  w.banner.GetMapped(),
-		TailRows:     w.tailStore.IterNChildren(nil),
-		Widgets:      map[string]filewatch.Rect{},
-	}
+	s := filewatch.NewState(w.app, "gtk")
+	s.Rows = w.store.IterNChildren(nil)
+	s.AtBottom = atBottom(w.list.GetVAdjustment())
+	s.FollowButton = w.follow.GetActive()
+	s.BannerShown = w.banner.GetMapped()
+	s.TailRows = w.tailStore.IterNChildren(nil)
 	s.FilterText, _ = w.filter.GetText()
 	s.BannerText, _ = w.bannerText.GetText()
 	first, last := visible(w.tree, w.list)

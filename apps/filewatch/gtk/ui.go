@@ -245,7 +245,7 @@ func newWindow(r *reactor.Reactor, app *filewatch.App) (*window, error) {
 	w.tailList.Add(w.tailTree)
 	tailBox.PackStart(w.tailList, true, true, 0)
 	paned.Pack2(tailBox, true, false)
-	paned.SetPosition(400)
+	paned.SetPosition(360)
 	outer.PackStart(paned, true, true, 0)
 
 	// What was seen, and the generator's controls.

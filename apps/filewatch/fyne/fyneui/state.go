@@ -12,17 +12,13 @@ import (
 // toggles, the banner, where the main widgets are in pixels. Fyne's
 // goroutine.
 func (u *UI) State() filewatch.State {
-	s := filewatch.State{
-		Toolkit:      "fyne",
-		View:         u.c.View(),
-		Rows:         u.list.Length(),
-		FollowButton: u.follow.Checked,
-		FilterText:   u.filter.Text,
-		BannerShown:  u.banner.Visible(),
-		BannerText:   u.bannerText.Text,
-		TailRows:     u.tailList.Length(),
-		Widgets:      map[string]filewatch.Rect{},
-	}
+	s := filewatch.NewState(u.c, "fyne")
+	s.Rows = u.list.Length()
+	s.FollowButton = u.follow.Checked
+	s.FilterText = u.filter.Text
+	s.BannerShown = u.banner.Visible()
+	s.BannerText = u.bannerText.Text
+	s.TailRows = u.tailList.Length()
 	off := u.list.GetScrollOffset()
 	s.AtBottom = off >= bottom(u.list, u.rowsN, rowTemplate)-1
 	first, last := onScreen(u.list, u.rowsN, rowTemplate)

@@ -208,7 +208,7 @@ func (u *UI) build() {
 	u.tailList.OnSelected = func(id widget.ListItemID) { u.tailList.Unselect(id) }
 	tailBox := container.NewBorder(container.NewBorder(nil, nil, nil, u.chooseTail, u.tailHeader), nil, nil, nil, u.tailList)
 	split := container.NewVSplit(u.list, tailBox)
-	split.Offset = 0.62
+	split.Offset = 0.58
 
 	u.summary = widget.NewLabel("")
 	u.genLabel = widget.NewLabel("")
