@@ -67,8 +67,9 @@ func TestLiveWindow(t *testing.T) {
 // wheel turned up over the list turns Follow off, the rows on screen
 // staying as new ones come; ticking Follow brings back the newest.
 func TestFilterAndFollow(t *testing.T) {
-	a := startApp(t, filewatch.Config{Recursive: true, GenInterval: 40 * time.Millisecond})
-	a.eventually("40 events", func() bool { return a.core.View().Total >= 40 })
+	// The list keeps 150 rows: older ones go while the user looks.
+	a := startApp(t, filewatch.Config{Recursive: true, GenInterval: 30 * time.Millisecond, MaxEvents: 150})
+	a.eventually("160 events", func() bool { return a.core.View().Total >= 160 })
 	a.click("filter")
 	xdotool(t, "type", "--delay", "30", "renamed")
 	a.eventually("the filter applied", func() bool {
@@ -94,9 +95,9 @@ func TestFilterAndFollow(t *testing.T) {
 		}
 	}
 	xdotool(t, "key", "ctrl+a", "BackSpace")
-	a.eventually("every row back, 60 of them", func() bool {
+	a.eventually("every row back", func() bool {
 		s := a.u.State()
-		return s.View.Filter == "" && s.Rows == s.View.Kept && s.Rows >= 60 && a.showsNewest()
+		return s.View.Filter == "" && s.Rows == s.View.Kept && s.Rows == 150 && a.showsNewest()
 	})
 
 	list := a.rect("list")

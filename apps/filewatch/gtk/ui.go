@@ -305,6 +305,9 @@ func (w *window) connect() {
 	})
 	w.follow.Connect("toggled", func() {
 		if !w.setting {
+			if w.follow.GetActive() {
+				w.stopMoving()
+			}
 			w.app.SetFollow(w.follow.GetActive())
 		}
 	})
@@ -355,6 +358,7 @@ func (w *window) connect() {
 	w.tree.Connect("key-press-event", func(_ *gtk.TreeView, ev *gdk.Event) bool {
 		switch gdk.EventKeyNewFromEvent(ev).KeyVal() {
 		case gdk.KEY_End, gdk.KEY_KP_End:
+			w.stopMoving()
 			w.app.SetFollow(true)
 			return true
 		}
@@ -396,6 +400,17 @@ func (w *window) moving() {
 		w.userTimer.Cancel()
 	}
 	w.userTimer = w.r.CallLater(500*time.Millisecond, func() { w.userMoving = false })
+}
+
+// stopMoving forgets the user's scrolling: asked to follow, the list
+// goes to its end, and what is left of a smooth scroll's movement is not
+// the user turning Follow off again.
+func (w *window) stopMoving() {
+	w.userMoving = false
+	if w.userTimer != nil {
+		w.userTimer.Cancel()
+		w.userTimer = nil
+	}
 }
 
 func atBottom(adj *gtk.Adjustment) bool {

@@ -151,8 +151,9 @@ func (a *app) storeRowsOf(kind string) []filewatch.Row {
 // where they are while new ones come below. The wheel turned back down
 // to the bottom turns it on again; so do End and the Follow toggle.
 func TestScrollUpStopsFollowing(t *testing.T) {
-	a := startApp(t, filewatch.Config{Recursive: true, GenInterval: 30 * time.Millisecond})
-	a.eventually("100 events, following", func() bool { return a.core.View().Total >= 100 && a.showsNewest() })
+	// The list keeps 150 rows: older ones go while the user looks.
+	a := startApp(t, filewatch.Config{Recursive: true, GenInterval: 30 * time.Millisecond, MaxEvents: 150})
+	a.eventually("200 events, following", func() bool { return a.core.View().Total >= 200 && a.showsNewest() })
 	list := a.rect("list")
 	a.pointer(list.X+list.W/2, list.Y+list.H/2)
 	xdotool(t, "click", "--repeat", "5", "--delay", "30", "4")

@@ -28,6 +28,7 @@ type chooser struct {
 	list    *widget.List
 	entry   *widget.Entry
 	choose  *widget.Button
+	up      *widget.Button
 	dir     string
 	entries []os.DirEntry
 	reading *readResult
@@ -35,17 +36,10 @@ type chooser struct {
 
 type readResult struct{ dir string }
 
-// choose opens a chooser of a folder (or of a file) that gives the path
-// chosen to do.
-func (u *UI) choose(folder bool, do func(string) error) {
+// choose opens a chooser, titled title, of a folder (or of a file) that
+// gives the path chosen to do.
+func (u *UI) choose(title string, folder bool, do func(string) error) {
 	c := &chooser{u: u, folder: folder, do: do}
-	title := "Watch a file"
-	if folder {
-		title = "Watch a folder"
-	}
-	if do == nil {
-		return
-	}
 	c.title = widget.NewLabelWithStyle(title, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	c.where = widget.NewLabel("")
 	c.where.Truncation = fyne.TextTruncateEllipsis
@@ -83,11 +77,11 @@ func (u *UI) choose(folder bool, do func(string) error) {
 		}
 		c.done(p)
 	}
-	up := widget.NewButton("Up", func() { c.open(filepath.Dir(c.dir)) })
+	c.up = widget.NewButton("Up", func() { c.open(filepath.Dir(c.dir)) })
 	cancel := widget.NewButton("Cancel", func() { c.pop.Hide() })
 	c.choose = widget.NewButton("Choose", func() { c.done(c.entry.Text) })
 	c.choose.Importance = widget.HighImportance
-	top := container.NewBorder(nil, nil, nil, up, container.NewVBox(c.title, c.where))
+	top := container.NewBorder(nil, nil, nil, c.up, container.NewVBox(c.title, c.where))
 	bottom := container.NewBorder(nil, nil, nil, container.NewHBox(cancel, c.choose), c.entry)
 	body := container.NewBorder(top, bottom, nil, nil, c.list)
 	c.pop = widget.NewModalPopUp(body, u.win.Canvas())

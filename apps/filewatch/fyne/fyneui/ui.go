@@ -121,8 +121,8 @@ func (u *UI) build() {
 	u.path = widget.NewEntry()
 	u.path.SetPlaceHolder("File or folder to watch")
 	u.path.OnSubmitted = func(s string) { u.c.Watch(s) }
-	u.chooseDir = widget.NewButton("Folder…", func() { u.choose(true, u.c.Watch) })
-	u.chooseFile = widget.NewButton("File…", func() { u.choose(false, u.c.Watch) })
+	u.chooseDir = widget.NewButton("Folder…", func() { u.choose("Watch a folder", true, u.c.Watch) })
+	u.chooseFile = widget.NewButton("File…", func() { u.choose("Watch a file", false, u.c.Watch) })
 	u.recursive = widget.NewCheck("Subfolders", func(on bool) {
 		if !u.setting {
 			u.c.SetRecursive(on)
@@ -192,7 +192,7 @@ func (u *UI) build() {
 
 	u.tailHeader = widget.NewLabel("")
 	u.tailHeader.Truncation = fyne.TextTruncateEllipsis
-	u.chooseTail = widget.NewButton("Tail file…", func() { u.choose(false, u.c.TailFile) })
+	u.chooseTail = widget.NewButton("Tail file…", func() { u.choose("Follow a file", false, u.c.TailFile) })
 	u.tailList = widget.NewList(
 		func() int { return u.tailN },
 		func() fyne.CanvasObject { return newTailItem() },

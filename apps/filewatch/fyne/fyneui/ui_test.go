@@ -181,7 +181,8 @@ func TestFilterTyped(t *testing.T) {
 // Follow brings the list back to its newest row.
 func TestScrollUpStopsFollowing(t *testing.T) {
 	dir := t.TempDir()
-	h := newHarness(t, filewatch.Config{Path: dir})
+	// The list keeps 220 rows: older ones go while the user looks.
+	h := newHarness(t, filewatch.Config{Path: dir, MaxEvents: 220})
 	feed := func(from, n int) {
 		for i := from; i < from+n; i++ {
 			h.c.HandleEvent(watch.Event{Op: watch.Created, Path: filepath.Join(dir, fmt.Sprintf("f%04d", i))})
@@ -254,7 +255,8 @@ func TestOverflowBanner(t *testing.T) {
 }
 
 // TestChooser: the Folder… chooser lists a folder's entries, read on a
-// goroutine, opens a subfolder clicked, and Choose watches it.
+// goroutine, opens a subfolder clicked, and Choose watches it; the tail
+// pane's chooser goes Up and follows the file clicked.
 func TestChooser(t *testing.T) {
 	dir := t.TempDir()
 	for _, d := range []string{"alpha", "beta"} {
@@ -281,5 +283,20 @@ func TestChooser(t *testing.T) {
 	h.u.Frame()
 	if v := h.c.View(); v.Path != filepath.Join(dir, "beta") || c.pop.Visible() {
 		t.Errorf("watching %q, chooser shown %v", v.Path, c.pop.Visible())
+	}
+
+	// The tail pane's chooser: Up, then the file clicked is followed.
+	test.Tap(h.u.chooseTail)
+	c = h.u.chooser
+	h.until("beta read", func() bool { return c.dir == filepath.Join(dir, "beta") })
+	if c.title.Text != "Follow a file" {
+		t.Errorf("chooser titled %q", c.title.Text)
+	}
+	test.Tap(c.up)
+	h.until("the folder read again", func() bool { return c.dir == dir && len(c.entries) == 3 })
+	c.list.Select(2) // file.txt
+	h.u.Frame()
+	if v := h.c.View(); v.Tail.Path != filepath.Join(dir, "file.txt") || c.pop.Visible() {
+		t.Errorf("following %q, chooser shown %v", v.Tail.Path, c.pop.Visible())
 	}
 }
