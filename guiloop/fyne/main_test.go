@@ -51,7 +51,7 @@ func testMain(m *testing.M) int {
 		// Start Xvfb and run the tests in a child process under it: the
 		// child exits with its app still running (below), and killing
 		// the X server under a live app makes Xlib exit the process.
-		stopX, err := xvfb.Ensure()
+		stopX, err := xvfb.ForTest()
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "fyneloop: the tests need an X display:", err)
 			return 1

@@ -21,7 +21,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	stop, err := xvfb.Ensure()
+	stop, err := xvfb.ForTest()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "gtkloop tests need an X display:", err)
 		os.Exit(1)

@@ -24,6 +24,26 @@ func Ensure() (stop func(), err error) {
 	if err != nil {
 		return nil, errors.New("no X display: DISPLAY is unset and Xvfb is not installed (apt-get install xvfb, or run scripts/test)")
 	}
+	return start(bin)
+}
+
+// ForTest gives a test package a display of its own: a private Xvfb
+// whenever Xvfb is installed, even if DISPLAY is set. go test runs
+// packages in parallel, and the windows of packages sharing one screen
+// cover each other (a screenshot of a covered window shows the other)
+// and take each other's keystrokes. LOOM_TEST_DISPLAY=1 keeps $DISPLAY,
+// to watch the tests; without Xvfb, ForTest is Ensure.
+func ForTest() (stop func(), err error) {
+	bin, err := exec.LookPath("Xvfb")
+	if err != nil || os.Getenv("LOOM_TEST_DISPLAY") == "1" {
+		return Ensure()
+	}
+	return start(bin)
+}
+
+// start runs the Xvfb at bin on a free display number and sets DISPLAY.
+func start(bin string) (stop func(), err error) {
+	old, had := os.LookupEnv("DISPLAY")
 	r, w, err := os.Pipe()
 	if err != nil {
 		return nil, err
@@ -61,6 +81,10 @@ func Ensure() (stop func(), err error) {
 	return func() {
 		cmd.Process.Kill()
 		cmd.Wait()
-		os.Unsetenv("DISPLAY")
+		if had {
+			os.Setenv("DISPLAY", old)
+		} else {
+			os.Unsetenv("DISPLAY")
+		}
 	}, nil
 }

@@ -44,7 +44,7 @@ func TestMain(m *testing.M) { os.Exit(testMain(m)) }
 
 func testMain(m *testing.M) int {
 	if os.Getenv("DISPLAY") == "" {
-		stopX, err := xvfb.Ensure()
+		stopX, err := xvfb.ForTest()
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "the Fyne front end's tests need an X display:", err)
 			return 1

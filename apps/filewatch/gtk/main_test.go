@@ -29,7 +29,7 @@ import (
 var mainq = make(chan func())
 
 func TestMain(m *testing.M) {
-	stop, err := xvfb.Ensure()
+	stop, err := xvfb.ForTest()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "the GTK front end's tests need an X display:", err)
 		os.Exit(1)
