@@ -1,16 +1,14 @@
 package protocol_test
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"net"
-	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/loomkit/loom/internal/socktest"
 	"github.com/loomkit/loom/protocol"
 	"github.com/loomkit/loom/reactor/reactortest"
 )
@@ -19,53 +17,6 @@ import (
 // started by the test on 127.0.0.1 on a free port: a peer written by
 // others whose replies are lines ending in "\r\n", split by the kernel
 // wherever it likes.
-
-// startRedis starts redis-server and returns its address; it is killed
-// when t ends.
-func startRedis(t *testing.T) string {
-	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Skip("redis-server is not installed (Debian: apt-get install redis-server)")
-	}
-	for range 5 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
-		l.Close()
-		var out bytes.Buffer
-		cmd := exec.Command(bin, "--bind", "127.0.0.1", "--port", port, "--save", "", "--appendonly", "no",
-			"--protected-mode", "no", "--daemonize", "no", "--unixsocket", "", "--logfile", "", "--loglevel", "warning")
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		exited := make(chan struct{})
-		go func() { cmd.Wait(); close(exited) }()
-		addr := net.JoinHostPort("127.0.0.1", port)
-		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-			select {
-			case <-exited: // the port was taken meanwhile, most likely
-				t.Logf("redis-server on %s exited: %s", addr, out.String())
-			default:
-				c, err := net.Dial("tcp", addr)
-				if err != nil {
-					continue
-				}
-				c.Close()
-				t.Cleanup(func() { cmd.Process.Kill(); <-exited })
-				return addr
-			}
-			break
-		}
-		cmd.Process.Kill()
-		<-exited
-	}
-	t.Fatal("redis-server did not start")
-	return ""
-}
 
 // command encodes a Redis command in its wire form (RESP), which carries
 // any bytes.
@@ -111,7 +62,7 @@ func redisSession(t *testing.T, addr string, cfg protocol.LineConfig, what []byt
 // in order.
 func TestRedisPipelinedLines(t *testing.T) {
 	reactortest.CheckLeaks(t)
-	addr := startRedis(t)
+	addr := socktest.StartRedis(t)
 	var req []byte
 	req = append(req, command("DEL", "n")...)
 	for range 1000 {
@@ -139,7 +90,7 @@ func TestRedisPipelinedLines(t *testing.T) {
 // delivers the reply after it.
 func TestRedisLongLine(t *testing.T) {
 	reactortest.CheckLeaks(t)
-	addr := startRedis(t)
+	addr := socktest.StartRedis(t)
 	value := strings.Repeat("v", 200000)
 	req := append(command("SET", "big", value), command("GET", "big")...)
 	req = append(req, "PING\r\n"...)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/loomkit/loom/apps/netclient"
 	"github.com/loomkit/loom/apps/netclient/servers"
+	"github.com/loomkit/loom/internal/socktest"
 	"github.com/loomkit/loom/reactor"
 	"github.com/loomkit/loom/reactor/reactortest"
 )
@@ -163,7 +164,7 @@ func TestConsoleResetByTheLocalServer(t *testing.T) {
 // a close (a reset when the rest of the line is still unread).
 func TestConsoleAgainstRedis(t *testing.T) {
 	reactortest.CheckLeaks(t)
-	addr := startRedis(t)
+	addr := socktest.StartRedis(t)
 	r := loop(t)
 	a := newApp(t, r, netclient.Config{})
 	reactortest.OnLoop(t, r, func() { a.Connect(addr, false) })

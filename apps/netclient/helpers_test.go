@@ -1,10 +1,7 @@
 package netclient_test
 
 import (
-	"bytes"
 	"context"
-	"net"
-	"os/exec"
 	"strconv"
 	"testing"
 	"time"
@@ -108,51 +105,4 @@ func waitTransfer(t *testing.T, a *netclient.App, id int, what string, cond func
 		return cond(tv)
 	})
 	return tv
-}
-
-// startRedis starts Debian's redis-server on a free port of 127.0.0.1
-// and returns its address; it is killed when the test ends.
-func startRedis(t *testing.T) string {
-	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Skip("redis-server is not installed (Debian: apt-get install redis-server; scripts/test installs it)")
-	}
-	for range 5 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
-		l.Close()
-		var out bytes.Buffer
-		cmd := exec.Command(bin, "--bind", "127.0.0.1", "--port", port, "--save", "", "--appendonly", "no",
-			"--protected-mode", "no", "--daemonize", "no", "--unixsocket", "", "--logfile", "", "--loglevel", "warning")
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		exited := make(chan struct{})
-		go func() { cmd.Wait(); close(exited) }()
-		addr := net.JoinHostPort("127.0.0.1", port)
-		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-			select {
-			case <-exited: // the port was taken meanwhile, most likely
-				t.Logf("redis-server on %s exited: %s", addr, out.String())
-			default:
-				c, err := net.Dial("tcp", addr)
-				if err != nil {
-					continue
-				}
-				c.Close()
-				t.Cleanup(func() { cmd.Process.Kill(); <-exited })
-				return addr
-			}
-			break
-		}
-		cmd.Process.Kill()
-		<-exited
-	}
-	t.Fatal("redis-server did not start")
-	return ""
 }
