@@ -5,13 +5,10 @@ import (
 	"fmt"
 	"image"
 	"image/color"
-	"image/png"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -21,6 +18,7 @@ import (
 	"github.com/loomkit/loom/apps/filewatch"
 	"github.com/loomkit/loom/apps/filewatch/fyne/fyneui"
 	fyneloop "github.com/loomkit/loom/guiloop/fyne"
+	"github.com/loomkit/loom/internal/wintest"
 	"github.com/loomkit/loom/internal/xvfb"
 	"github.com/loomkit/loom/reactor"
 	"github.com/loomkit/loom/reactor/reactortest"
@@ -177,43 +175,12 @@ func (a *app) shot(name string) image.Image {
 	a.t.Helper()
 	a.on(func() {})
 	time.Sleep(300 * time.Millisecond) // a few of Fyne's frames
-	dir := filepath.Join("..", "..", "..", "out")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		a.t.Fatal(err)
-	}
-	path := filepath.Join(dir, name+".png")
-	if out, err := exec.Command("import", "-window", a.id, path).CombinedOutput(); err != nil {
-		a.t.Fatalf("import -window %s: %v\n%s", a.id, err, out)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	a.t.Logf("screenshot: %s", path)
-	return img
+	return wintest.Grab(a.t, a.id, name)
 }
 
-func windowID(t testing.TB) string {
-	t.Helper()
-	out, err := exec.Command("xdotool", "search", "--sync", "--onlyvisible", "--name", "^"+fyneui.Title+"$").Output()
-	ids := strings.Fields(string(out))
-	if err != nil || len(ids) == 0 {
-		t.Fatalf("xdotool search %q: %v", fyneui.Title, err)
-	}
-	return ids[0]
-}
+func windowID(t testing.TB) string { t.Helper(); return wintest.WindowID(t, fyneui.Title) }
 
-func xdotool(t testing.TB, args ...string) {
-	t.Helper()
-	if out, err := exec.Command("xdotool", args...).CombinedOutput(); err != nil {
-		t.Fatalf("xdotool %v: %v\n%s", args, err, out)
-	}
-}
+func xdotool(t testing.TB, args ...string) { t.Helper(); wintest.Xdotool(t, args...) }
 
 // pixels counts the pixels of img inside r within 3 of the colour hex in
 // each channel.

@@ -5,13 +5,9 @@ import (
 	"fmt"
 	"image"
 	"image/color"
-	"image/png"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"regexp"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -23,6 +19,7 @@ import (
 	"github.com/loomkit/loom/apps/netclient/fyne/ui"
 	"github.com/loomkit/loom/apps/netclient/internal/pixels"
 	fyneloop "github.com/loomkit/loom/guiloop/fyne"
+	"github.com/loomkit/loom/internal/wintest"
 	"github.com/loomkit/loom/internal/xvfb"
 	"github.com/loomkit/loom/reactor"
 	"github.com/loomkit/loom/reactor/reactortest"
@@ -192,40 +189,12 @@ func (f *fixture) shot(name string) image.Image {
 	f.t.Helper()
 	f.on(func() {})
 	time.Sleep(150 * time.Millisecond)
-	dir := filepath.Join("..", "..", "..", "out")
-	os.MkdirAll(dir, 0o755)
-	path := filepath.Join(dir, name+".png")
-	if out, err := exec.Command("import", "-window", f.id, path).CombinedOutput(); err != nil {
-		f.t.Fatalf("import -window %s: %v\n%s", f.id, err, out)
-	}
-	file, err := os.Open(path)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	defer file.Close()
-	img, err := png.Decode(file)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	return img
+	return wintest.Grab(f.t, f.id, name)
 }
 
-func windowID(t *testing.T) string {
-	t.Helper()
-	out, err := exec.Command("xdotool", "search", "--sync", "--onlyvisible", "--name", "^"+regexp.QuoteMeta(ui.Title)+"$").Output()
-	ids := strings.Fields(string(out))
-	if err != nil || len(ids) != 1 {
-		t.Fatalf("xdotool search for the window: %v (found %q)", err, out)
-	}
-	return ids[0]
-}
+func windowID(t testing.TB) string { t.Helper(); return wintest.WindowID(t, ui.Title) }
 
-func xdotool(t *testing.T, args ...string) {
-	t.Helper()
-	if out, err := exec.Command("xdotool", args...).CombinedOutput(); err != nil {
-		t.Fatalf("xdotool %v: %v\n%s", args, err, out)
-	}
-}
+func xdotool(t testing.TB, args ...string) { t.Helper(); wintest.Xdotool(t, args...) }
 
 // count counts the pixels of img inside r of colour c.
 func count(img image.Image, r netclient.Rect, c color.Color) int { return pixels.Count(img, r, c) }

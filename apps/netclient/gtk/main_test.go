@@ -4,13 +4,8 @@ import (
 	"fmt"
 	"image"
 	"image/color"
-	"image/png"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +14,7 @@ import (
 	"github.com/loomkit/loom/apps/netclient"
 	"github.com/loomkit/loom/apps/netclient/internal/pixels"
 	gtkloop "github.com/loomkit/loom/guiloop/gtk"
+	"github.com/loomkit/loom/internal/wintest"
 	"github.com/loomkit/loom/internal/xvfb"
 	"github.com/loomkit/loom/reactor"
 	"github.com/loomkit/loom/reactor/reactortest"
@@ -171,48 +167,12 @@ func (a *app) shot(name string) image.Image {
 	a.t.Helper()
 	a.on(func() {}) // what the loop had to do is done
 	time.Sleep(100 * time.Millisecond)
-	path := filepath.Join(outDir(a.t), name+".png")
-	if out, err := exec.Command("import", "-window", a.id, path).CombinedOutput(); err != nil {
-		a.t.Fatalf("import -window %s: %v\n%s", a.id, err, out)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	return img
+	return wintest.Grab(a.t, a.id, name)
 }
 
-func windowID(t testing.TB, title string) string {
-	t.Helper()
-	out, err := exec.Command("xdotool", "search", "--sync", "--onlyvisible", "--name", "^"+title+"$").Output()
-	ids := strings.Fields(string(out))
-	if err != nil || len(ids) == 0 {
-		t.Fatalf("xdotool search %q: %v", title, err)
-	}
-	return ids[len(ids)-1]
-}
+func windowID(t testing.TB, title string) string { t.Helper(); return wintest.WindowID(t, title) }
 
-func xdotool(t testing.TB, args ...string) {
-	t.Helper()
-	if out, err := exec.Command("xdotool", args...).CombinedOutput(); err != nil {
-		t.Fatalf("xdotool %v: %v\n%s", args, err, out)
-	}
-}
-
-var outOnce sync.Once
-
-// outDir is the repository's out/ folder, where screenshots are kept for
-// people to look at.
-func outDir(t testing.TB) string {
-	dir := filepath.Join("..", "..", "..", "out")
-	outOnce.Do(func() { os.MkdirAll(dir, 0o755) })
-	return dir
-}
+func xdotool(t testing.TB, args ...string) { t.Helper(); wintest.Xdotool(t, args...) }
 
 // hex reads "#rrggbb".
 func hex(s string) color.NRGBA {
