@@ -29,6 +29,39 @@
 //     other work on the machine touches least) and the median and 99th
 //     percentile round trip.
 //
+// Flags add one-connection phases, run between 1 and 2 (each server gets
+// one connection of its own, so that every message is a wakeup of the
+// server, as in a desktop program that is mostly asleep):
+//
+//   - -sporadic: 64-byte ping-pong on the one connection, the servers
+//     taking turns as in 1 (-slices, -slice); server CPU per round trip.
+//     Keys sporadic_cpu_ns_per_msg (from /proc/PID/task/*/schedstat, in
+//     nanoseconds), sporadic_cpu_stat_ns_per_msg (the same from
+//     /proc/PID/stat's 10 ms ticks, as a check), sporadic_msgs_per_s.
+//   - -spaced D: one message, its echo, then a sleep until the next
+//     multiple of D (an absolute clock_nanosleep), so that the server
+//     sleeps between events; -spaced-time (3s) per server in -slices
+//     turns. Server CPU per event over the turns (what it does while it
+//     waits included) and the round trips' percentiles: keys
+//     spaced_cpu_ns_per_msg, spaced_p50_ns, spaced_p99_ns, spaced_events,
+//     spaced_interval_ns.
+//   - -syscalls: perf stat attached to the server (-p PID) with its
+//     counters off, switched on through its control descriptor (so they
+//     count once attached) and off again after -syscalls-time (1s) of
+//     ping-pong; each tracepoint's count divided by the round trips of
+//     exactly that window: keys sys_total_per_msg (every system call),
+//     sys_futex_per_msg, sys_epoll_pwait_per_msg, sys_epoll_wait_per_msg,
+//     sys_read_per_msg, sys_write_per_msg, sys_poll_per_msg,
+//     sys_ppoll_per_msg, sys_recvmsg_per_msg, sys_nanosleep_per_msg,
+//     sys_sched_yield_per_msg, sys_other_per_msg (the rest of the total),
+//     sys_msgs. The same ping-pong without perf before and after gives
+//     sys_perf_slowdown (the median round trip under perf over theirs,
+//     minus 1) and sys_perf_rate_ratio. With no perf, or one that cannot
+//     count, it warns and leaves the keys out.
+//
+// -skip cpu,rtt leaves out phase 1 or 2 (and their keys), so that a run
+// of the one-connection phases alone is quick.
+//
 // Connections end with a TCP reset (no TIME_WAIT is left to exhaust ports
 // across runs). Last, each server gets SIGTERM and must exit with 0. The
 // client side is a single goroutine on its own OS thread making raw system
@@ -73,6 +106,12 @@ var (
 	nidle     = flag.Int("idle", 10000, "idle connections opened for the second round-trip measurement")
 	noHeap    = flag.String("noheap", "", "comma-separated labels of servers not to ask for a Go heap")
 	readyWait = flag.Duration("ready-timeout", 60*time.Second, "how long to wait for READY")
+	skipPhase = flag.String("skip", "", "comma-separated phases not to run: cpu (CPU per message at -conns), rtt (round trips and memory)")
+	sporadic  = flag.Bool("sporadic", false, "measure server CPU per round trip on one connection, in turns (-slices, -slice)")
+	spaced    = flag.Duration("spaced", 0, "if not 0, measure events this far apart on one connection: server CPU per event, round trips")
+	spacedFor = flag.Duration("spaced-time", 3*time.Second, "how long each server gets spaced events, over -slices turns")
+	sysCount  = flag.Bool("syscalls", false, "count the server's system calls per round trip on one connection with perf stat")
+	sysFor    = flag.Duration("syscalls-time", time.Second, "how long each system-call count (and each run without perf around it) lasts")
 )
 
 // userHZ is the unit of utime and stime in /proc/PID/stat (USER_HZ,
@@ -91,6 +130,13 @@ type target struct {
 	msgs  int64
 	dur   time.Duration
 	res   result
+
+	one   int // the connection of the one-connection phases
+	cpu1  time.Duration
+	n1    int64
+	dur1  time.Duration
+	lat1  []time.Duration
+	tick1 uint64
 }
 
 func main() {
@@ -105,16 +151,31 @@ func main() {
 		flag.Usage()
 		os.Exit(2)
 	}
-	skip := strings.Split(*noHeap, ",")
+	noheap := strings.Split(*noHeap, ",")
 	var targets []*target
 	for _, a := range flag.Args() {
 		label, cmd, ok := strings.Cut(a, "=")
 		if !ok || label == "" || len(strings.Fields(cmd)) == 0 {
 			log.Fatalf("%q: want LABEL=COMMAND", a)
 		}
-		targets = append(targets, &target{label: label, args: strings.Fields(cmd), heap: !slices.Contains(skip, label)})
+		targets = append(targets, &target{label: label, args: strings.Fields(cmd), heap: !slices.Contains(noheap, label)})
 	}
-	if err := raiseNofile(*nidle + *nconns*len(targets) + 64); err != nil {
+	for _, p := range strings.Split(*skipPhase, ",") {
+		switch p {
+		case "":
+		case "cpu":
+			runCPU = false
+		case "rtt":
+			runRTT = false
+		default:
+			log.Fatalf("-skip: unknown phase %q (cpu, rtt)", p)
+		}
+	}
+	need := *nconns*len(targets) + 2*len(targets) + 64
+	if runRTT {
+		need += *nidle
+	}
+	if err := raiseNofile(need); err != nil {
 		log.Fatal(err)
 	}
 	// One OS thread does every system call of the measurements.
@@ -163,7 +224,34 @@ func run(targets []*target) error {
 	begin = time.Now()
 	defer func() { fmt.Fprintf(os.Stderr, "load: measured in %.1fs\n", time.Since(begin).Seconds()) }()
 
-	// 1. CPU per message, the servers taking turns.
+	if runCPU {
+		if err := measureCPU(targets, msg); err != nil {
+			return err
+		}
+	}
+	if *sporadic || *spaced > 0 || *sysCount {
+		if err := measureOne(targets, msg); err != nil {
+			return err
+		}
+	}
+	if !runRTT {
+		return nil
+	}
+
+	// 2. Round trips and memory, one server after the other.
+	for _, t := range targets {
+		t0 := time.Now()
+		if err := measureIdle(t, msg); err != nil {
+			return fmt.Errorf("%s: %w", t.label, err)
+		}
+		fmt.Fprintf(os.Stderr, "%s (%.1fs)\n", t.res.summary(t.label), time.Since(t0).Seconds())
+	}
+	return nil
+}
+
+// measureCPU is phase 1: CPU per message at -conns connections, the
+// servers taking turns.
+func measureCPU(targets []*target, msg []byte) error {
 	for _, t := range targets {
 		m, err := openMany(t.port, *nconns, msg)
 		if err != nil {
@@ -206,15 +294,6 @@ func run(targets []*target) error {
 		t.res.cpuPerMsg = time.Duration(float64(t.ticks) * float64(time.Second/userHZ) / float64(t.msgs))
 		t.res.msgsPerSec = float64(t.msgs) / t.dur.Seconds()
 	}
-
-	// 2. Round trips and memory, one server after the other.
-	for _, t := range targets {
-		t0 := time.Now()
-		if err := measureIdle(t, msg); err != nil {
-			return fmt.Errorf("%s: %w", t.label, err)
-		}
-		fmt.Fprintf(os.Stderr, "%s (%.1fs)\n", t.res.summary(t.label), time.Since(t0).Seconds())
-	}
 	return nil
 }
 
@@ -229,12 +308,15 @@ type result struct {
 	heapAlloc  float64
 	stack      float64
 	rss        float64
+	one        []string // key=value of the one-connection phases
 }
 
 type stats struct {
 	perSec   float64
 	best     float64 // the rate of the fastest of the measurement's tenths
 	p50, p99 time.Duration
+	n        int64         // round trips
+	dur      time.Duration // from the first write to the last echo
 }
 
 func num(v float64) string {
@@ -245,8 +327,21 @@ func num(v float64) string {
 }
 
 func (r *result) print(label string) {
-	fmt.Printf("RESULT label=%s cpu_ns_per_msg=%d msgs_per_s=%.0f rtt0_per_s=%.0f rtt0_before_per_s=%.0f rtt0_after_per_s=%.0f rtt0_p50_ns=%d rtt0_p99_ns=%d rtt_idle_per_s=%.0f rtt_idle_p50_ns=%d rtt_idle_p99_ns=%d rtt_ratio=%.3f rtt0_best_per_s=%.0f rtt_idle_best_per_s=%.0f rtt_best_ratio=%.3f heap_inuse_per_idle=%s heap_alloc_per_idle=%s stack_per_idle=%s rss_per_idle=%.0f\n",
-		label, r.cpuPerMsg.Nanoseconds(), r.msgsPerSec,
+	fmt.Printf("RESULT label=%s", label)
+	if runCPU {
+		fmt.Printf(" cpu_ns_per_msg=%d msgs_per_s=%.0f", r.cpuPerMsg.Nanoseconds(), r.msgsPerSec)
+	}
+	if runRTT {
+		r.printRTT()
+	}
+	for _, kv := range r.one {
+		fmt.Printf(" %s", kv)
+	}
+	fmt.Println()
+}
+
+func (r *result) printRTT() {
+	fmt.Printf(" rtt0_per_s=%.0f rtt0_before_per_s=%.0f rtt0_after_per_s=%.0f rtt0_p50_ns=%d rtt0_p99_ns=%d rtt_idle_per_s=%.0f rtt_idle_p50_ns=%d rtt_idle_p99_ns=%d rtt_ratio=%.3f rtt0_best_per_s=%.0f rtt_idle_best_per_s=%.0f rtt_best_ratio=%.3f heap_inuse_per_idle=%s heap_alloc_per_idle=%s stack_per_idle=%s rss_per_idle=%.0f",
 		r.rtt0.perSec, r.rtt0Before, r.rtt0After, r.rtt0.p50.Nanoseconds(), r.rtt0.p99.Nanoseconds(),
 		r.rttIdle.perSec, r.rttIdle.p50.Nanoseconds(), r.rttIdle.p99.Nanoseconds(),
 		r.rttIdle.perSec/r.rtt0.perSec, r.rtt0.best, r.rttIdle.best, r.rttIdle.best/r.rtt0.best,
@@ -393,7 +488,7 @@ func roundTrips(fd int, msg []byte, d time.Duration, lat []time.Duration) (stats
 			break
 		}
 	}
-	s := stats{perSec: float64(n) / prev.Sub(start).Seconds(), best: best}
+	s := stats{perSec: float64(n) / prev.Sub(start).Seconds(), best: best, n: int64(n), dur: prev.Sub(start)}
 	slices.Sort(lat)
 	s.p50 = lat[len(lat)/2]
 	s.p99 = lat[len(lat)*99/100]
