@@ -18,8 +18,7 @@ import "C"
 
 // checkNesting runs at each dispatch and keeps the least depth a
 // dispatch ran at: the loop's own, below which a stop answers dialogs.
-func (s *source) checkNesting() {
-	d := int(C.g_main_depth())
+func (s *source) checkNesting(d int) {
 	s.mainDepth = d
 	if s.baseDepth == 0 || d < s.baseDepth {
 		s.baseDepth = d

@@ -8,35 +8,70 @@ typedef struct {
 	gpointer tag;    // the watched descriptor, NULL once unwatched
 	gint64 deadline; // monotonic µs when the reactor's next timer is due, or -1
 	gboolean yielding; // this iteration is left to sources of lower priority
+	gboolean ask;      // prepare must call the Go side; else next stands
+	gint64 next;       // monotonic µs of the reactor's next timer, or -1
 } LoomSource;
 
-// prepare asks the reactor how long GLib may sleep: 0 means ready now,
-// -1 means only the descriptor can wake it, -2 that the source lets this
-// iteration go to sources of lower priority, otherwise milliseconds
-// already rounded up by the Go side.
+// remember keeps what the Go side said the reactor needs, as
+// microseconds from now (-1: nothing but the descriptor), for the
+// following prepares to serve without calling Go: work added since,
+// outside a pass, wakes the descriptor (the reactor nudges its backend).
+// LOOM_ASK (the source is stopping, or yields an iteration) makes the
+// next prepare call Go.
+#define LOOM_ASK (-2)
+#define LOOM_YIELD (-3)
+static void remember(LoomSource *ls, gint64 us) {
+	ls->ask = us == LOOM_ASK;
+	ls->next = us < 0 ? -1 : g_get_monotonic_time() + us;
+}
+
+// prepare tells GLib how long it may sleep. It calls the Go side only
+// when the last dispatch asked for it (see remember): loomPrepare says,
+// in microseconds, when the reactor has work: 0 now, -1 only when the
+// descriptor wakes, LOOM_YIELD to let this iteration go to sources of
+// lower priority, LOOM_ASK while stopping (ready now only if 0).
 static gboolean loom_prepare(GSource *s, gint *timeout) {
 	LoomSource *ls = (LoomSource *)s;
-	gint ms = loomPrepare(ls->handle);
-	if (ms == -2) {
-		// Busy for a while: let this iteration go to lower priorities.
-		ls->yielding = TRUE;
-		ls->deadline = -1;
-		*timeout = 0;
+	ls->yielding = FALSE;
+	if (ls->ask) {
+		gint64 us = loomPrepare(ls->handle);
+		if (us == LOOM_YIELD) {
+			ls->yielding = TRUE;
+			ls->deadline = -1;
+			*timeout = 0;
+			return FALSE;
+		}
+		if (us == LOOM_ASK) {
+			// Stopping: ready now or not at all, asked again each time.
+			ls->deadline = -1;
+			*timeout = -1;
+			return FALSE;
+		}
+		if (us == 0) {
+			ls->deadline = -1;
+			*timeout = 0;
+			return TRUE;
+		}
+		remember(ls, us);
+	}
+	ls->deadline = ls->next;
+	if (ls->next < 0) {
+		*timeout = -1;
 		return FALSE;
 	}
-	ls->yielding = FALSE;
-	if (ms == 0) {
+	gint64 left = ls->next - g_get_monotonic_time();
+	if (left <= 0) {
 		ls->deadline = -1;
 		*timeout = 0;
 		return TRUE;
 	}
-	ls->deadline = ms < 0 ? -1 : g_get_monotonic_time() + (gint64)ms * 1000;
-	*timeout = ms;
+	// Rounded up, so that a timer due in 0.3ms makes GLib sleep 1ms,
+	// not spin with 0.
+	gint64 ms = (left + 999) / 1000;
+	*timeout = ms > G_MAXINT ? G_MAXINT : (gint)ms;
 	return FALSE;
 }
 
-// check is pure C: ready when the descriptor polled readable (or broken,
-// so that dispatch finds out why) or when the timeout has come.
 static gboolean loom_check(GSource *s) {
 	LoomSource *ls = (LoomSource *)s;
 	if (ls->yielding) {
@@ -53,7 +88,8 @@ static gboolean loom_check(GSource *s) {
 static gboolean loom_dispatch(GSource *s, GSourceFunc cb, gpointer data) {
 	(void)cb;
 	(void)data;
-	loomDispatch(((LoomSource *)s)->handle);
+	LoomSource *ls = (LoomSource *)s;
+	remember(ls, loomDispatch(ls->handle, g_main_depth()));
 	return G_SOURCE_CONTINUE;
 }
 
@@ -75,6 +111,8 @@ GSource *loom_source_new(uintptr_t handle, int fd, int priority) {
 	LoomSource *ls = (LoomSource *)s;
 	ls->handle = handle;
 	ls->deadline = -1;
+	ls->ask = TRUE;
+	ls->next = -1;
 	ls->tag = g_source_add_unix_fd(s, fd, G_IO_IN);
 	g_source_set_priority(s, priority);
 	g_source_set_can_recurse(s, TRUE);

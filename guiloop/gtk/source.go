@@ -6,7 +6,6 @@ import "C"
 
 import (
 	"log/slog"
-	"math"
 	"runtime/cgo"
 	"runtime/debug"
 	"time"
@@ -56,25 +55,41 @@ type source struct {
 // or a fault in the reactor itself), log it and let the loop go on.
 
 //export loomPrepare
-func loomPrepare(h C.uintptr_t) (ms C.int) {
+func loomPrepare(h C.uintptr_t) (us C.gint64) {
 	defer func() {
 		if v := recover(); v != nil {
 			logPanic("prepare", v)
-			ms = 1 // look again soon, without spinning
+			us = 1000 // look again soon, without spinning
 		}
 	}()
-	return C.int(cgo.Handle(h).Value().(*source).prepare())
+	prepares++
+	return C.gint64(cgo.Handle(h).Value().(*source).prepare())
 }
 
+// prepares counts loomPrepare's calls, for a test: GLib's iterations
+// must not call Go to prepare while the reactor's timeout stands.
+var prepares int
+
 //export loomDispatch
-func loomDispatch(h C.uintptr_t) {
+func loomDispatch(h C.uintptr_t, depth C.int) (us C.gint64) {
 	defer func() {
 		if v := recover(); v != nil {
 			logPanic("dispatch", v)
+			us = askGo
 		}
 	}()
-	cgo.Handle(h).Value().(*source).dispatch()
+	s := cgo.Handle(h).Value().(*source)
+	s.dispatch(int(depth))
+	return C.gint64(s.next())
 }
+
+// What prepare and dispatch return besides microseconds: askGo makes the
+// next prepare call Go again (LOOM_ASK in source.c), yield lets one
+// iteration go to sources of lower priority (LOOM_YIELD).
+const (
+	askGo = -2
+	yield = -3
+)
 
 func logPanic(where string, v any) {
 	slog.Error("gtkloop: panic in the GSource's "+where+"; recovered, the loop goes on",
@@ -86,51 +101,59 @@ func loomFinalize(h C.uintptr_t) {
 	cgo.Handle(h).Delete()
 }
 
-// prepare returns GLib's timeout for the next wait: 0 (ready now), -1 (no
-// timeout) or milliseconds, rounded up so that a timer due in 0.3ms makes
-// GLib sleep 1ms, not spin with 0.
-func (s *source) prepare() int {
+// prepare returns, in microseconds, when the reactor has work: 0 now, -1
+// when only the descriptor can tell, or yield or askGo. source.c asks it
+// only when the last dispatch said so (next), or before the first.
+func (s *source) prepare() int64 {
 	if s.busy >= busyYield && !s.stopping {
 		// Always ready at priority 121, the source would starve what
 		// GLib runs at lower priorities (idle callbacks, 200, which GTK
 		// uses too): after busyYield dispatches that left work behind,
 		// one iteration goes to them.
 		s.busy = 0
-		return -2
+		return yield
 	}
 	if s.stopping {
 		if s.quitPending() {
 			return 0
 		}
-		return -1
+		return askGo
 	}
-	return timeoutMillis(s.r.NextTimeout())
+	return micros(s.r.NextTimeout())
 }
 
-// timeoutMillis converts a reactor timeout to GLib's: -1 stays -1 (sleep
-// until the descriptor wakes us), anything else is rounded up to whole
-// milliseconds.
-func timeoutMillis(d time.Duration) int {
+// next is what a dispatch tells source.c: the reactor's next timeout,
+// which prepare then serves from C until the next dispatch, or askGo.
+// Nothing else can make the reactor's timeout shorter meanwhile without
+// waking the descriptor: a GTK handler's CallSoon or CallLater outside a
+// pass nudges the backend, and so does Stop.
+func (s *source) next() int64 {
+	if s.detached || s.stopping || s.busy >= busyYield {
+		return askGo
+	}
+	return micros(s.r.NextTimeout())
+}
+
+// micros converts a reactor timeout to whole microseconds, rounded up;
+// -1 stays -1.
+func micros(d time.Duration) int64 {
 	if d < 0 {
 		return -1
 	}
-	ms := d / time.Millisecond
-	if d%time.Millisecond != 0 {
-		ms++ // without overflowing for the longest timeouts
+	us := int64(d / time.Microsecond)
+	if d%time.Microsecond != 0 {
+		us++ // without overflowing for the longest timeouts
 	}
-	if ms > math.MaxInt32 {
-		return math.MaxInt32
-	}
-	return int(ms)
+	return us
 }
 
 // dispatch runs reactor passes within the budget, then, if the reactor
 // has stopped, quits the GTK loops it runs in.
-func (s *source) dispatch() {
+func (s *source) dispatch(depth int) {
 	if s.detached {
 		return // detached by a callback of an outer dispatch
 	}
-	s.checkNesting()
+	s.checkNesting(depth)
 	if !s.stopping {
 		if !s.r.Stopped() {
 			s.run()

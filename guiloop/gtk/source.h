@@ -1,5 +1,8 @@
 // The GSource that drives a loom reactor from GLib's main loop. The Go
 // side (source.go) exports loomPrepare, loomDispatch and loomFinalize.
+// For one ready event GLib's iteration makes one call into Go, the
+// dispatch: prepare serves the reactor's next timeout as the dispatch
+// left it.
 
 #ifndef LOOM_SOURCE_H
 #define LOOM_SOURCE_H

@@ -11,19 +11,18 @@ import (
 func TestTimeoutIsRoundedUp(t *testing.T) {
 	for _, c := range []struct {
 		d    time.Duration
-		want int
+		want int64
 	}{
 		{-1, -1},
 		{0, 0},
-		{time.Nanosecond, 1}, // a due-in-1ns timer sleeps 1ms, never 0: no busy loop
-		{300 * time.Microsecond, 1},
-		{time.Millisecond, 1},
-		{time.Millisecond + time.Nanosecond, 2},
-		{time.Hour, 3600000},
-		{math.MaxInt64, math.MaxInt32},
+		{time.Nanosecond, 1}, // a due-in-1ns timer is not due now: no busy loop (source.c rounds up to 1ms)
+		{300 * time.Microsecond, 300},
+		{time.Millisecond + time.Nanosecond, 1001},
+		{time.Hour, 3600000000},
+		{math.MaxInt64, math.MaxInt64/1000 + 1},
 	} {
-		if got := gtkloop.TimeoutMillis(c.d); got != c.want {
-			t.Errorf("timeout %v: GLib gets %dms, want %d", c.d, got, c.want)
+		if got := gtkloop.Micros(c.d); got != c.want {
+			t.Errorf("timeout %v: source.c gets %dµs, want %d", c.d, got, c.want)
 		}
 	}
 }
