@@ -36,3 +36,23 @@ func (r *Reactor) NextTimeout() time.Duration {
 	}
 	return time.Duration(addSat(when, time.Duration(-now)))
 }
+
+// SetWakeHook gives the reactor a function that CallFromGoroutine runs,
+// on the calling goroutine, each time it would wake the reactor: for the
+// first call queued since the last pass took the queue. A foreign loop
+// that runs passes by posting them to its toolkit's own queue can post
+// one from there at once, instead of having a goroutine of its own see
+// BackendFD readable and post it: the wakeup then takes the toolkit's
+// hops and no more. If f returns true, a pass is on its way (it will run
+// the call) and the backend is not woken, so BackendFD does not become
+// readable for this call; if it returns false, the backend is woken as
+// without a hook. f must be safe to call from any goroutine, must not
+// block, and must not call the reactor. nil removes the hook.
+// SetWakeHook may be called from any goroutine.
+func (r *Reactor) SetWakeHook(f func() bool) {
+	if f == nil {
+		r.onWake.Store(nil)
+		return
+	}
+	r.onWake.Store(&f)
+}

@@ -60,6 +60,7 @@ type Reactor struct {
 	gwake   atomic.Bool // a wakeup is pending for gq
 	gclosed bool        // under gmu: Close has run, gq takes nothing more
 	closed  atomic.Bool
+	onWake  atomic.Pointer[func() bool] // SetWakeHook's
 
 	fds    []*fdState // by descriptor number
 	nfds   int
@@ -155,6 +156,9 @@ func (r *Reactor) CallFromGoroutine(f func()) {
 	r.gq = append(r.gq, f)
 	r.gmu.Unlock()
 	if r.gwake.CompareAndSwap(false, true) {
+		if h := r.onWake.Load(); h != nil && (*h)() {
+			return // the hook has a pass on its way
+		}
 		if err := r.p.Wake(); err != nil {
 			r.gwake.Store(false) // let the next call try again
 			r.log.Error("reactor: wakeup failed", "err", err)

@@ -6,3 +6,6 @@ var Goid = goid
 
 // Millis exposes the timeout rounding.
 var Millis = millis
+
+// Polls is how many times the pump goroutine has woken from its poll.
+func (p *Pump) Polls() int64 { return p.polls.Load() }

@@ -23,3 +23,21 @@ func pipe() (r, w int, err error) {
 	}
 	return p[0], p[1], nil
 }
+
+// nonblockingPipe returns the nudge pipe: close-on-exec, and nonblocking
+// at both ends, so that a nudge never blocks Fyne's goroutine and the
+// pump drains it without blocking.
+func nonblockingPipe() (r, w int, err error) {
+	if r, w, err = pipe(); err != nil {
+		return -1, -1, err
+	}
+	if err = unix.SetNonblock(r, true); err == nil {
+		err = unix.SetNonblock(w, true)
+	}
+	if err != nil {
+		unix.Close(r)
+		unix.Close(w)
+		return -1, -1, err
+	}
+	return r, w, nil
+}

@@ -30,8 +30,11 @@ type Pump struct {
 	bfd    int
 	stopR  int // read end of the stop pipe, polled with bfd; the pump closes it
 	stopW  int // write end: closing it wakes the pump; guarded by mu
+	nudgeR int // read end of the nudge pipe: a woken pass has news for the pump
+	nudgeW int // write end, written by woken passes on Fyne's goroutine
 
 	pass   func() // p.runPass
+	woken  func() // p.runWokenPass
 	result chan passResult
 	quit   chan struct{} // closed by Stop and by the app's stopped hook
 	done   chan struct{} // closed when the pump goroutine has returned
@@ -45,6 +48,18 @@ type Pump struct {
 	inPass atomic.Bool
 	// cancelled tells a pass still queued in Fyne that it must not run.
 	cancelled atomic.Bool
+
+	// queued says a pass is posted or running (and, for the pump's own,
+	// that the pump has not yet taken its result): whoever sets it posts
+	// the pass (the pump, or wakeHook on a goroutine's
+	// CallFromGoroutine), so at most one is ever queued in Fyne.
+	queued atomic.Bool
+	// What a woken pass tells the pump through the nudge pipe: the
+	// reactor's next timeout, or that the pump must end.
+	wokenNext   atomic.Int64
+	wokenEnd    atomic.Bool
+	hookPosting atomic.Bool  // wakeHook is inside DoFromGoroutine
+	polls       atomic.Int64 // the pump's polls that returned, for a test
 
 	g       atomic.Uint64 // the pump goroutine's id
 	fyneG   atomic.Uint64 // the id of Fyne's goroutine, once a pass ran there
@@ -118,15 +133,23 @@ func Start(a fyne.App, r *reactor.Reactor, opts ...Option) (*Pump, error) {
 		opt(p)
 	}
 	p.pass = p.runPass // bound once: a post allocates nothing
+	p.woken = p.runWokenPass
 	p.coHooks = &coroutineHooks{}
 	r.SetCoroutineHooks(p.coHooks.enter, p.coHooks.leave)
 	if p.stopR, p.stopW, err = pipe(); err != nil {
+		return nil, fmt.Errorf("fyneloop: %w", err)
+	}
+	if p.nudgeR, p.nudgeW, err = nonblockingPipe(); err != nil {
+		unix.Close(p.stopR)
+		unix.Close(p.stopW)
 		return nil, fmt.Errorf("fyneloop: %w", err)
 	}
 	h, err := hookApp(a)
 	if err != nil {
 		unix.Close(p.stopR)
 		unix.Close(p.stopW)
+		unix.Close(p.nudgeR)
+		unix.Close(p.nudgeW)
 		return nil, err
 	}
 	p.hook = h
@@ -134,8 +157,83 @@ func Start(a fyne.App, r *reactor.Reactor, opts ...Option) (*Pump, error) {
 	p.frames = p.newFrameCheck()
 	p.watch = time.AfterFunc(time.Hour, p.probe)
 	p.watch.Stop()
+	if r.Backend() != "poll" {
+		// The poll backend's descriptor is announced by a goroutine of
+		// its own, which waits for the pass it announced to end before
+		// it looks again: passes posted past it would break that
+		// hand-shake. Its calls take the pump's hop.
+		r.SetWakeHook(p.wakeHook)
+	}
 	go p.loop()
 	return p, nil
+}
+
+// wakeHook runs on the goroutine of a CallFromGoroutine that wakes the
+// reactor: it posts a pass to Fyne from there, as fyne.Do would, rather
+// than waking the pump goroutine from its poll to post it (one more
+// thread hand-off). The pump sleeps on; the pass tells it, through the
+// nudge pipe, only what changes its wait. It reports whether it posted:
+// if not (a pass is queued or running already, or Fyne's loop is not
+// there), the reactor wakes its backend as usual.
+func (p *Pump) wakeHook() bool {
+	if p.inline.Load() || p.fyneG.Load() == 0 || p.cancelled.Load() {
+		return false // no loop of Fyne's to post to (yet, or any more)
+	}
+	if !p.queued.CompareAndSwap(false, true) {
+		return false
+	}
+	p.hookPosting.Store(true)
+	p.driver.DoFromGoroutine(p.woken, false)
+	p.hookPosting.Store(false)
+	return true
+}
+
+// runWokenPass is the pass wakeHook posted. It runs as runPass does, but
+// the pump did not post it and is not waiting for it: it hears from it
+// only when it must end, or wait less than it does.
+func (p *Pump) runWokenPass() {
+	// Run inside the poster's DoFromGoroutine, not on Fyne's goroutine,
+	// it would be a driver whose loop has ended (it then runs posted
+	// calls inline). Only while the post is in progress can that be:
+	// goid, a microsecond, is asked only then.
+	if p.hookPosting.Load() && goid() != p.fyneG.Load() {
+		// The loop has ended and the driver runs posted calls inline.
+		p.queued.Store(false)
+		p.appStopped()
+		return
+	}
+	res := p.passBody(nil)
+	p.queued.Store(false)
+	if !res.end && !p.waitsLonger(res.next) {
+		return
+	}
+	p.wokenNext.Store(int64(res.next))
+	if res.end {
+		p.wokenEnd.Store(true)
+	}
+	// Under passMu, so that the pump, ending, has not closed the pipe.
+	p.passMu.Lock()
+	if !p.cancelled.Load() {
+		unix.Write(p.nudgeW, nudgeByte[:]) // full: a nudge is pending already
+	}
+	p.passMu.Unlock()
+}
+
+var nudgeByte = [1]byte{1}
+
+// waitsLonger reports whether the pump, asleep in poll, would sleep past
+// next (a reactor timeout from now).
+func (p *Pump) waitsLonger(next time.Duration) bool {
+	deadline := p.pollDeadline.Load()
+	switch {
+	case deadline == notPolling:
+		return true // about to poll with an older timeout
+	case next < 0:
+		return false
+	case deadline == forever:
+		return true
+	}
+	return time.Now().UnixNano()+int64(next) < deadline-int64(time.Millisecond)
 }
 
 // Stop ends the pump and returns the error that ended it early, if any: a
@@ -200,11 +298,16 @@ func (p *Pump) loop() {
 	fds := []unix.PollFd{
 		{Fd: int32(p.bfd), Events: unix.POLLIN},
 		{Fd: int32(p.stopR), Events: unix.POLLIN},
+		{Fd: int32(p.nudgeR), Events: unix.POLLIN},
 	}
-	ms := 0 // the first pass runs at once: calls queued before Start
+	var nudge [64]byte
+	ms := 0           // the first pass runs at once: calls queued before Start
+	awaiting := false // a woken pass is running: wait for its nudge alone
 	for {
-		fds[0].Revents, fds[1].Revents = 0, 0
+		fds[0].Revents, fds[1].Revents, fds[2].Revents = 0, 0, 0
 		switch {
+		case awaiting:
+			// pollDeadline stays notPolling: the woken pass nudges.
 		case ms < 0:
 			p.pollDeadline.Store(forever)
 		case ms > 0:
@@ -212,6 +315,19 @@ func (p *Pump) loop() {
 		}
 		_, err := unix.Poll(fds, ms)
 		p.pollDeadline.Store(notPolling)
+		p.polls.Add(1)
+		fds[0].Fd, awaiting = int32(p.bfd), false
+		if fds[2].Revents != 0 {
+			// A woken pass ran and tells the pump to wait less, or to end.
+			unix.Read(p.nudgeR, nudge[:])
+			if p.wokenEnd.Load() {
+				return
+			}
+			if err == nil && fds[0].Revents == 0 && fds[1].Revents == 0 {
+				ms = millis(time.Duration(p.wokenNext.Load()))
+				continue
+			}
+		}
 		switch {
 		case err == unix.EINTR:
 			// Run a pass anyway: it costs little and recomputes the wait.
@@ -222,6 +338,13 @@ func (p *Pump) loop() {
 		case fds[0].Revents&(unix.POLLNVAL|unix.POLLERR|unix.POLLHUP) != 0:
 			p.failed = ErrBackendClosed
 		}
+		if !p.queued.CompareAndSwap(false, true) {
+			// A pass wakeHook posted is queued or running: it will serve
+			// this readiness, and nudges the pump when it is done (the
+			// pump is not polling now, as it sees). Wait for that alone.
+			fds[0].Fd, awaiting, ms = -1, true, -1
+			continue
+		}
 		// With p.failed set, this last pass tells Fyne's goroutine
 		// (OnStop) instead of running the reactor.
 		p.posting.Store(true)
@@ -229,6 +352,7 @@ func (p *Pump) loop() {
 		p.posting.Store(false)
 		select {
 		case res := <-p.result:
+			p.queued.Store(false)
 			if res.end || p.failed != nil {
 				p.err = cmp.Or(res.err, p.failed)
 				return
@@ -244,18 +368,27 @@ func (p *Pump) loop() {
 // calls inline, on the pump's): one RunOnce(0), then the reactor's next
 // timeout back to the pump.
 func (p *Pump) runPass() {
-	if !p.onFyne() || p.cancelled.Load() {
+	if !p.onFyne() {
 		p.result <- passResult{end: true}
 		return
+	}
+	p.result <- p.passBody(p.failed)
+}
+
+// passBody is one pass on Fyne's goroutine: one RunOnce(0) (or, with
+// failed set, the pump's failure told to OnStop instead), and what the
+// pump must do next.
+func (p *Pump) passBody(failed error) passResult {
+	if p.cancelled.Load() {
+		return passResult{end: true}
 	}
 	p.passMu.Lock()
 	if p.cancelled.Load() { // Stop came while we waited for the lock
 		p.passMu.Unlock()
-		p.result <- passResult{end: true}
-		return
+		return passResult{end: true}
 	}
 	p.inPass.Store(true)
-	err := p.failed
+	err := failed
 	if err == nil {
 		err = p.r.RunOnce(0)
 	}
@@ -270,8 +403,7 @@ func (p *Pump) runPass() {
 		}
 		p.inPass.Store(false)
 		p.passMu.Unlock()
-		p.result <- passResult{end: true, err: err}
-		return
+		return passResult{end: true, err: err}
 	}
 	next := p.r.NextTimeout()
 	if !p.inline.Load() {
@@ -279,7 +411,7 @@ func (p *Pump) runPass() {
 	}
 	p.inPass.Store(false)
 	p.passMu.Unlock()
-	p.result <- passResult{next: next}
+	return passResult{next: next}
 }
 
 // onFyne reports whether a posted call runs where it should. Fyne's GLFW
@@ -314,6 +446,7 @@ func (p *Pump) stopped() {
 
 func (p *Pump) exit() {
 	p.cancelled.Store(true)
+	p.r.SetWakeHook(nil)
 	p.signalQuit()
 	// A pass that has started finishes before the pump counts as ended;
 	// one still queued in Fyne will not start.
@@ -324,6 +457,10 @@ func (p *Pump) exit() {
 	p.passMu.Unlock()
 	unix.Close(p.stopR)
 	p.watch.Stop()
+	// A woken pass still queued finds cancelled set and writes nothing;
+	// one running now holds passMu, which we took above.
+	unix.Close(p.nudgeR)
+	unix.Close(p.nudgeW)
 	p.hook.remove(p)
 	close(p.done)
 }

@@ -288,3 +288,30 @@ func TestWidgetHandlerSchedulesReactorWork(t *testing.T) {
 		}
 	})
 }
+
+// A call from a goroutine reaches Fyne's goroutine as fyne.Do does, with
+// the pass posted from the calling goroutine: the pump goroutine, asleep
+// in its poll, is not woken for it (that was one more thread hand-off
+// per call). The poll backend's calls still go through the pump.
+func TestCallFromGoroutineDoesNotWakeThePump(t *testing.T) {
+	r := newReactor(t, "epoll")
+	p := start(t, theApp, r)
+	ran := make(chan uint64, 1)
+	mark := func() { ran <- fyneloop.Goid() }
+	r.CallFromGoroutine(mark) // the first pass on Fyne's goroutine
+	fyneG := <-ran
+	time.Sleep(50 * time.Millisecond) // the pump settles into its poll
+	before := p.Polls()
+	for range 100 {
+		// Sporadic calls: one that comes while the last pass is still
+		// finishing wakes the backend (and the pump) as usual.
+		time.Sleep(2 * time.Millisecond)
+		r.CallFromGoroutine(mark)
+		if g := <-ran; g != fyneG {
+			t.Fatalf("a call ran on goroutine %d, Fyne's is %d", g, fyneG)
+		}
+	}
+	if n := p.Polls() - before; n > 10 {
+		t.Errorf("100 calls from a goroutine woke the pump %d times", n)
+	}
+}
