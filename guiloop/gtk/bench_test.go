@@ -27,7 +27,8 @@ import (
 func ms(d time.Duration) float64 { return float64(d) / 1e6 }
 func us(d time.Duration) float64 { return float64(d) / 1e3 }
 
-// wakeups posts n calls, one at a time, from a goroutine through post,
+// wakeups posts n calls, one at a time and 1 ms apart (the loop asleep
+// in between, as a desktop program's is), from a goroutine through post,
 // and returns how long each took to start running on the GTK thread.
 // run runs the GTK loop that serves them; it returns when quit is called.
 func wakeups(n int, post func(f func()), run func(), quit func()) (lat []time.Duration, allocs float64) {
@@ -45,7 +46,10 @@ func wakeups(n int, post func(f func()), run func(), quit func()) (lat []time.Du
 		defer close(finished)
 		time.Sleep(50 * time.Millisecond) // let the loop settle into its wait
 		runtime.ReadMemStats(&m0)
+		next := time.Now()
 		for i = 0; i < n; i++ {
+			next = next.Add(time.Millisecond)
+			time.Sleep(time.Until(next))
 			sent = time.Now()
 			post(callback)
 			<-done
