@@ -229,11 +229,19 @@
 // watches; Twisted's GTK reactor gives GLib one watch per socket and pays
 // for each of them on every iteration.
 //
-//   - prepare returns r.NextTimeout() as GLib's timeout, rounded up to
-//     whole milliseconds (a timer due in 0.3ms makes GLib sleep 1ms, never
-//     0 in a busy loop); with no timer it returns -1, so an idle program
-//     sleeps in poll until the descriptor wakes it. 0 means ready now
-//     (queued calls, a due timer, a stop).
+//   - prepare gives GLib the reactor's next timeout, rounded up to whole
+//     milliseconds (a timer due in 0.3ms makes GLib sleep 1ms, never 0
+//     in a busy loop); with no timer it is -1, so an idle program sleeps
+//     in poll until the descriptor wakes it. 0 means ready now (queued
+//     calls, a due timer, a stop). It is computed in C from what the
+//     last dispatch handed back (r.NextTimeout() as a deadline): GLib
+//     iterates for GTK's own events too, and none of those iterations
+//     calls into Go. Work added outside a pass (a handler's CallLater)
+//     nudges the reactor's backend, which wakes the source to refresh it.
+//     So one GLib iteration for one ready event makes one cgo callback
+//     (the dispatch), one epoll_wait(0) (RunOnce) and one poll of the
+//     descriptor (the budget's check for more work); GLib's own ppoll
+//     and GDK's two reads of the X connection come with every iteration.
 //   - check is pure C: ready when the descriptor polled readable (or
 //     broken, so that dispatch finds out), or when the timeout is up.
 //   - dispatch runs r.RunOnce(0) passes while there is work (a queued
