@@ -19,7 +19,7 @@ func init() { register("epoll", 0, openEpoll) }
 // # Waiting
 //
 // A Wait that may block waits one of two ways, whichever the wakeups of
-// the moment make cheaper (the figures are in waitNotes below):
+// the moment make cheaper (the figures are in the notes after the type):
 //
 //   - Parked in Go's own netpoller on the epoll descriptor, which is
 //     itself pollable. A Wake from another goroutine sets the parked
@@ -102,7 +102,7 @@ const (
 	parked
 )
 
-// waitNotes: how the ways of waiting compare, measured here (2 shared
+// How the ways of waiting compare, measured here (2 shared
 // cores; a 64-byte ping-pong on one loopback connection, the server
 // pinned to one core and bench/load to the other, every message a
 // wakeup; one run, all servers in turns; CPU is the server's, all its
@@ -145,7 +145,6 @@ const (
 // epoll_pwait, 0.8 futex); 96 µs per event 2 ms apart against Go net's
 // 92; a CallFromGoroutine round trip of 1.5–1.8 µs, 0.3× a goroutine
 // woken through a pipe.
-const waitNotes = 0
 
 // kernelWindow bounds the wait in the kernel: a descriptor ready within
 // it keeps the poller there, a quiet one sends it back to parking. At
@@ -406,7 +405,7 @@ func (p *epoll) wait(max int, timeout time.Duration) (int, error) {
 		timeout = 0 // a wakeup is pending: only look
 	}
 	if timeout == 0 || p.rc == nil {
-		// Not pollable by the runtime: block in the kernel.
+		// Only a look, or not pollable by the runtime: the kernel.
 		return p.kernelWait(max, timeout)
 	}
 	if p.busy {
