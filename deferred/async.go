@@ -1,6 +1,10 @@
 package deferred
 
-import "iter"
+import (
+	"iter"
+
+	"github.com/loomkit/loom/internal/slow"
+)
 
 // Loop is the part of a reactor that deferred needs; *reactor.Reactor
 // implements it.
@@ -133,6 +137,9 @@ type Co struct {
 	parked        bool // suspended in Await until a resume
 	closed        bool // the loop was closed: Await no longer suspends
 	cancelPending bool
+	body          uintptr // the body's entry, for slow-callback reports
+	t0            int64   // slow-callback detection: when this resume began; 0 untimed
+	until         uintptr // where in the body this resume awaits, if it ran long
 	cur           interface {
 		abort()
 		close()
@@ -236,7 +243,7 @@ func Async[T any](loop Loop, body func(co *Co) (T, error)) *Promise[T] {
 		return Rejected[T](errLoopClosedStart)
 	}
 	p := &Promise[T]{decides: true}
-	co := &Co{loop: loop, soon: loop.CallSoon, res: &asyncOf[T]{p: p, body: body}}
+	co := &Co{loop: loop, soon: loop.CallSoon, res: &asyncOf[T]{p: p, body: body}, body: slow.FuncPC(body)}
 	if u, ok := loop.(unnestedCaller); ok {
 		co.soon = func(f func()) { u.CallSoonUnnested(f) }
 		co.unnested = true
@@ -279,6 +286,15 @@ func (co *Co) resume() {
 
 // step runs the body until it suspends or returns.
 func (co *Co) step() {
+	if slow.On() {
+		t0, n0 := slow.Begin()
+		co.t0, co.until = t0, 0
+		defer func() {
+			until := co.until
+			co.t0, co.until = 0, 0
+			slow.End("coroutine", co.body, until, t0, n0)
+		}()
+	}
 	co.inBody = true
 	_, more := co.next()
 	co.inBody = false
@@ -385,6 +401,9 @@ func Await[T any](co *Co, a Awaitable[T]) (T, error) {
 	co.cur = w
 	a.subscribe(w.deliver)
 	co.parked = true
+	if co.t0 != 0 {
+		co.awaitSite()
+	}
 	co.leave()
 	co.yield(struct{}{})
 	co.enter()

@@ -1,6 +1,10 @@
 package deferred
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/loomkit/loom/internal/slow"
+)
 
 // Deferred is a result that is not ready yet, with Twisted's semantics: a
 // chain of callbacks and errbacks through which the result flows once it
@@ -509,7 +513,21 @@ func isDeferred(v any) bool {
 
 // invoke calls fn(result) or efn(failure), turning a panic into a Failure
 // and a nil *Deferred (a typed nil in an any) into a plain nil.
-func invoke(fn func(any) any, efn func(error) any, result any, failure *Failure) (res any) {
+func invoke(fn func(any) any, efn func(error) any, result any, failure *Failure) any {
+	if !slow.On() {
+		return invokeRaw(fn, efn, result, failure)
+	}
+	t0, n0 := slow.Begin()
+	res := invokeRaw(fn, efn, result, failure)
+	pc := slow.FuncPC(fn)
+	if fn == nil {
+		pc = slow.FuncPC(efn)
+	}
+	slow.End("deferred callback", pc, 0, t0, n0)
+	return res
+}
+
+func invokeRaw(fn func(any) any, efn func(error) any, result any, failure *Failure) (res any) {
 	defer func() {
 		if p := recover(); p != nil {
 			res = panicFailure(p)

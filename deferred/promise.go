@@ -2,6 +2,7 @@ package deferred
 
 import (
 	"fmt"
+	"github.com/loomkit/loom/internal/slow"
 	"log/slog"
 	"reflect"
 )
@@ -229,7 +230,7 @@ func Then[T, U any](p *Promise[T], f func(T) (U, error)) *Promise[U] {
 			dst.settle(zero, newFailure(err, 2))
 			return true
 		}
-		u, err := callThen(f, v)
+		u, err := timedThen("promise callback", f, v)
 		if err != nil {
 			var zero U
 			dst.settle(zero, newFailure(err, 2))
@@ -251,7 +252,7 @@ func (p *Promise[T]) Recover(f func(error) (T, error)) *Promise[T] {
 			dst.settle(v, nil)
 			return true
 		}
-		v, err = callThen(f, err)
+		v, err = timedThen("promise callback", f, err)
 		if err != nil {
 			dst.settle(v, newFailure(err, 2))
 		} else {
@@ -409,6 +410,10 @@ func (p *Promise[T]) deliver(o observer[T]) {
 }
 
 func callObserver[A any](f func(A), a A) {
+	if slow.On() {
+		t0, n0 := slow.Begin()
+		defer slow.End("promise observer", slow.FuncPC(f), 0, t0, n0)
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			logPanic("panic in Promise observer", panicFailure(p))
@@ -418,6 +423,10 @@ func callObserver[A any](f func(A), a A) {
 }
 
 func callEventObserver(f func(any), v any) {
+	if slow.On() {
+		t0, n0 := slow.Begin()
+		defer slow.End("promise event observer", slow.FuncPC(f), 0, t0, n0)
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			logPanic("panic in Promise event observer", panicFailure(p))

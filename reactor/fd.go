@@ -206,11 +206,11 @@ func (r *Reactor) dispatch(events []poller.Event, pass uint64) {
 			continue
 		}
 		if e.Events&poller.Readable != 0 && st.reader != nil {
-			r.call(st.reader, "reader", fd)
+			r.call(st.reader, kindReader, fd)
 		}
 		if e.Events&poller.Writable != 0 && st.writer != nil &&
 			r.lookup(fd) == st && st.served == pass {
-			r.call(st.writer, "writer", fd)
+			r.call(st.writer, kindWriter, fd)
 		}
 	}
 }

@@ -72,7 +72,7 @@ func (r *Reactor) runUnnested() bool {
 		if f := c.f; f != nil {
 			c.f = nil
 			r.unnestedLive--
-			r.call(f, "unnested call", -1)
+			r.call(f, kindUnnested, -1)
 		}
 	}
 	if r.unnested == nil {

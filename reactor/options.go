@@ -16,6 +16,9 @@ type options struct {
 	workers int
 	grace   time.Duration
 	debug   bool
+	slow    time.Duration
+	slowSet bool
+	timing  bool
 }
 
 // WithBackend picks the readiness backend by name: one of Backends().

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/loomkit/loom/internal/slow"
 	"github.com/loomkit/loom/reactor/internal/poller"
 )
 
@@ -49,6 +50,11 @@ type Reactor struct {
 	nest         func(func())    // SetNest's
 
 	coEnter, coLeave func() // SetCoroutineHooks'
+
+	stats       counters
+	tim         *timing // nil unless callbacks are timed (slow.go)
+	slowLog     slowLog
+	slowDefault time.Duration // what threshold 0 means
 
 	debug   bool          // WithDebug: loop-only methods check the goroutine
 	closing atomic.Bool   // Close is running (read by debug checks on any goroutine)
@@ -107,7 +113,21 @@ func New(opts ...Option) (*Reactor, error) {
 	if name == "" {
 		name = poller.Names()[0]
 	}
-	r := &Reactor{p: p, backend: name, clock: o.clock, epoch: o.clock.Now(), log: o.logger, grace: o.grace, debug: o.debug}
+	r := &Reactor{p: p, backend: name, clock: o.clock, epoch: o.clock.Now(), log: o.logger, grace: o.grace, debug: o.debug,
+		slowDefault: DefaultSlowThreshold}
+	if !o.slowSet {
+		on, d, bad := slowFromEnv()
+		if bad != "" {
+			r.log.Warn("reactor: LOOM_SLOW is neither a duration nor 1: slow-callback detection uses the default threshold", "LOOM_SLOW", bad)
+		}
+		o.slowSet, o.slow = on, d
+	}
+	if o.slowSet && o.slow >= 0 {
+		r.SetSlowCallbacks(o.slow)
+	}
+	if o.timing || os.Getenv("LOOM_STATS") == "1" {
+		r.TimePasses()
+	}
 	r.pool.max = o.workers
 	if o.signals {
 		r.signals = newSignals(r)
@@ -267,6 +287,9 @@ func (r *Reactor) Close() error {
 	r.closing.Store(true)
 	r.shutdown()
 	r.runCloseHooks()
+	if t := r.tim; t != nil && t.threshold != 0 {
+		slow.Unregister((*sink)(t))
+	}
 	r.drainUnnested()
 	r.closed.Store(true)
 	r.pool.close()
@@ -352,7 +375,7 @@ func (r *Reactor) runCloseHooks() {
 		r.onClose = r.onClose[:len(r.onClose)-1]
 		if f := h.f; f != nil {
 			h.f = nil
-			r.call(f, "close hook", -1)
+			r.call(f, kindCloseHook, -1)
 		}
 	}
 	r.onClose = nil
@@ -395,6 +418,17 @@ func (r *Reactor) RunOnce(timeout time.Duration) error {
 	if r.debug && r.depth == 1 {
 		r.loopG.Store(goid())
 	}
+	r.stats.passes++
+	if t := r.tim; t != nil {
+		outer := t.work // a nested pass's callbacks are its caller's too
+		t.work, t.tnow = 0, 0
+		defer func() {
+			if t.work > 0 {
+				r.stats.passTime.add(t.work)
+			}
+			t.work, t.tnow = outer, 0
+		}()
+	}
 
 	worked := r.runTimers()
 	worked = r.runSoon() || worked
@@ -418,6 +452,9 @@ func (r *Reactor) RunOnce(timeout time.Duration) error {
 	events := r.evbufs[r.depth-1]
 	r.pass++
 	pass := r.pass
+	if t := r.tim; t != nil {
+		t.tnow = 0 // the wait is not the pass's work
+	}
 	n, err := r.p.Wait(events, timeout)
 	r.nudged = false
 	if err != nil {
@@ -446,7 +483,7 @@ func (r *Reactor) runSoon() bool {
 	}
 	for i, f := range batch {
 		batch[i] = nil
-		r.call(f, "call", -1)
+		r.call(f, kindCall, -1)
 	}
 	r.free = append(r.free, batch[:0])
 	return true
@@ -466,7 +503,7 @@ func (r *Reactor) runFromGoroutines() bool {
 	for i, f := range batch {
 		batch[i] = nil
 		if f != nil {
-			r.call(f, "call from goroutine", -1)
+			r.call(f, kindGoroutine, -1)
 		}
 	}
 	r.gmu.Lock()
@@ -479,14 +516,20 @@ func (r *Reactor) runFromGoroutines() bool {
 
 // call runs one callback; a panic is logged with its stack and the loop
 // goes on.
-func (r *Reactor) call(f func(), kind string, fd int) {
+func (r *Reactor) call(f func(), kind cbKind, fd int) {
+	r.stats.kinds[kind]++
+	if t := r.tim; t != nil {
+		r.callTimed(t, f, kind, fd)
+		return
+	}
 	defer r.recoverCallback(kind, fd)
 	f()
 }
 
-func (r *Reactor) recoverCallback(kind string, fd int) {
+func (r *Reactor) recoverCallback(kind cbKind, fd int) {
 	if v := recover(); v != nil {
-		args := []any{"callback", kind, "panic", v, "stack", string(debug.Stack())}
+		r.stats.panics++
+		args := []any{"callback", kind.String(), "panic", v, "stack", string(debug.Stack())}
 		if fd >= 0 {
 			args = append(args, "fd", fd)
 		}

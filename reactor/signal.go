@@ -110,7 +110,7 @@ func (s *signals) unsubscribe(sig os.Signal) {
 
 func (s *signals) deliverHandlers(sig os.Signal) {
 	for _, h := range s.handlers[sig] {
-		s.r.call(h.f, "signal", -1)
+		s.r.call(h.f, kindSignal, -1)
 	}
 }
 

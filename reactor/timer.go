@@ -160,7 +160,8 @@ func (r *Reactor) runTimers() (ran bool) {
 		c.state = called
 		f := c.f
 		c.f = nil
-		r.call(f, "timer", -1)
+		r.stats.lag.add(now - c.when)
+		r.call(f, kindTimer, -1)
 		ran = true
 	}
 	for i, c := range aside {

@@ -136,6 +136,7 @@ func Start(a fyne.App, r *reactor.Reactor, opts ...Option) (*Pump, error) {
 	p.woken = p.runWokenPass
 	p.coHooks = &coroutineHooks{}
 	r.SetCoroutineHooks(p.coHooks.enter, p.coHooks.leave)
+	r.SetSlowDefault(reactor.FrameThreshold) // a slow callback is a missed frame
 	if p.stopR, p.stopW, err = pipe(); err != nil {
 		return nil, fmt.Errorf("fyneloop: %w", err)
 	}

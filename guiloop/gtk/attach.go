@@ -146,6 +146,7 @@ func attach(r *reactor.Reactor, cfg config, base int, quitApp bool) (*source, er
 		r.CallSoon(func() {})
 	}
 	r.SetNest(nest)
+	r.SetSlowDefault(reactor.FrameThreshold) // a slow callback is a missed frame
 	s.unhook = r.OnClose(s.closing)
 	attachedMu.Lock()
 	attached[r] = s

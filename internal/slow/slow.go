@@ -1,0 +1,225 @@
+// Package slow times the callbacks loom runs on a loop for its slow
+// callback reports. The reactor times its own callbacks; the deferred
+// package, which does not know the loop a Deferred fires on, times a
+// Deferred's callbacks and a coroutine's resumes here and hands the slow
+// ones to the reactor whose loop they ran on, a Sink. It is cgo-free.
+//
+// A callback's own time is what it took less the slow callbacks reported
+// inside it (a Deferred's callback that a reader fired), so that one slow
+// piece of code is reported once, by its own site, and not again by every
+// callback that was running around it. That sum is process-wide: two
+// loops whose slow callbacks overlap in time on different goroutines may
+// take part of each other's time off (a program has one loop, tests may
+// have several).
+package slow
+
+import (
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"github.com/loomkit/loom/internal/stack"
+)
+
+// A Sink takes the slow callbacks timed outside it: the reactor.
+type Sink interface {
+	// Threshold is the time over which a callback is slow, in ns.
+	Threshold() int64
+	// Report takes one slow callback; on the goroutine that ran it.
+	Report(c Call)
+}
+
+// Call is one timed callback.
+type Call struct {
+	Kind  string
+	Fn    uintptr // the callback function's entry
+	Until uintptr // a coroutine's: a pc in the Await it stopped at, or 0
+	FD    int     // a descriptor's callback: the descriptor; else -1
+	Dur   int64   // its own time, ns
+	End   int64   // Now when it ended
+}
+
+var (
+	sinks   atomic.Int32 // Sinks registered: 0 and the deferred package times nothing
+	least   atomic.Int64 // the lowest threshold of the registered Sinks, ns
+	nested  atomic.Int64 // ns of every slow callback reported: see the package doc
+	mu      sync.Mutex
+	entries []entry
+)
+
+type entry struct {
+	s Sink
+	g uint64 // the goroutine its loop runs on, once known; 0 before
+}
+
+var base = time.Now()
+
+// Now is a monotonic time in ns.
+func Now() int64 { return int64(time.Since(base)) }
+
+// On says whether any Sink is registered: whether to time callbacks.
+func On() bool { return sinks.Load() > 0 }
+
+// Least is the lowest threshold of the registered Sinks, ns.
+func Least() int64 { return least.Load() }
+
+// Register adds s, or updates its threshold if it is registered already.
+func Register(s Sink) {
+	mu.Lock()
+	defer mu.Unlock()
+	found := false
+	for _, e := range entries {
+		found = found || e.s == s
+	}
+	if !found {
+		entries = append(entries, entry{s: s})
+		sinks.Add(1)
+	}
+	setLeast()
+}
+
+// Unregister removes s.
+func Unregister(s Sink) {
+	mu.Lock()
+	defer mu.Unlock()
+	for i, e := range entries {
+		if e.s == s {
+			entries = append(entries[:i], entries[i+1:]...)
+			sinks.Add(-1)
+			break
+		}
+	}
+	setLeast()
+}
+
+// SetLoop records the goroutine s's loop runs on, so that a slow callback
+// of the deferred package on that goroutine goes to s when several Sinks
+// are registered.
+func SetLoop(s Sink, g uint64) {
+	mu.Lock()
+	defer mu.Unlock()
+	for i := range entries {
+		if entries[i].s == s {
+			entries[i].g = g
+		}
+	}
+}
+
+func setLeast() {
+	l := int64(0)
+	for _, e := range entries {
+		if t := e.s.Threshold(); t > 0 && (l == 0 || t < l) {
+			l = t
+		}
+	}
+	least.Store(l)
+}
+
+// Begin starts timing a callback: its start, and the sum of the slow
+// callbacks reported so far.
+func Begin() (t0, n0 int64) { return Now(), nested.Load() }
+
+// NestedNow is the sum of the slow callbacks reported so far.
+func NestedNow() int64 { return nested.Load() }
+
+// Own is the own time of a callback that began with (t0, n0) and ended at
+// t1: what it took less the slow callbacks reported meanwhile.
+func Own(t0, n0, t1 int64) int64 { return t1 - t0 - (nested.Load() - n0) }
+
+// Nested adds the time of a slow callback that was reported to the sum
+// that the callbacks around it take off their own time.
+func Nested(d int64) { nested.Add(d) }
+
+// End ends timing a callback of the deferred package that began with
+// (t0, n0) and reports it to the Sink of the goroutine it ran on when
+// its own time is over that Sink's threshold. fn is the callback.
+func End(kind string, fn uintptr, until uintptr, t0, n0 int64) {
+	t1 := Now()
+	d := Own(t0, n0, t1)
+	if d < least.Load() || least.Load() == 0 {
+		return
+	}
+	s := sinkHere()
+	if s == nil || d < s.Threshold() {
+		return
+	}
+	nested.Add(d)
+	s.Report(Call{Kind: kind, Fn: fn, Until: until, FD: -1, Dur: d, End: t1})
+}
+
+// sinkHere is the Sink of the calling goroutine's loop: the only one, or
+// the one whose loop runs on this goroutine, or else the first.
+func sinkHere() Sink {
+	mu.Lock()
+	defer mu.Unlock()
+	switch len(entries) {
+	case 0:
+		return nil
+	case 1:
+		return entries[0].s
+	}
+	g := stack.Goid()
+	for _, e := range entries {
+		if e.g == g {
+			return e.s
+		}
+	}
+	return entries[0].s
+}
+
+// FuncPC is the entry of the function f calls; f is a func value.
+func FuncPC[F any](f F) uintptr {
+	// A func value points to a funcval whose first word is the code.
+	p := *(*unsafe.Pointer)(unsafe.Pointer(&f))
+	if p == nil {
+		return 0
+	}
+	return *(*uintptr)(p)
+}
+
+// Site names the function whose entry is fn: its name, and the file:line
+// where it begins, which for a function literal is the line that
+// registers it. A method value (x.m) is named by its method; its file is
+// the compiler's, so site is "".
+func Site(fn uintptr) (name, site string) {
+	f := runtime.FuncForPC(fn)
+	if f == nil {
+		return "", ""
+	}
+	name = f.Name()
+	file, line := f.FileLine(fn)
+	if strings.HasSuffix(name, "-fm") || file == "<autogenerated>" || file == "" {
+		return strings.TrimSuffix(name, "-fm"), ""
+	}
+	return name, file + ":" + itoa(line)
+}
+
+// PCSite is the file:line of a pc a call returned to (runtime.Callers).
+func PCSite(pc uintptr) string {
+	if pc == 0 {
+		return ""
+	}
+	frames := runtime.CallersFrames([]uintptr{pc})
+	fr, _ := frames.Next()
+	if fr.File == "" {
+		return ""
+	}
+	return fr.File + ":" + itoa(fr.Line)
+}
+
+func itoa(n int) string {
+	var b [20]byte
+	i := len(b)
+	if n == 0 {
+		return "0"
+	}
+	for n > 0 {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return string(b[i:])
+}

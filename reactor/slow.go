@@ -1,0 +1,272 @@
+package reactor
+
+import (
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/loomkit/loom/internal/slow"
+)
+
+// DefaultSlowThreshold is the time over which a callback is slow when
+// detection is on with no threshold of its own, as asyncio's debug mode
+// has it. A GUI loop driving the reactor lowers it to FrameThreshold.
+const DefaultSlowThreshold = 100 * time.Millisecond
+
+// FrameThreshold is one frame at 60 Hz: a callback on a GUI thread that
+// runs longer makes the window miss a frame.
+const FrameThreshold = 16 * time.Millisecond
+
+// SlowCallback is a callback that ran longer than the threshold on the
+// loop, which did nothing else meanwhile: in a GUI program, a window that
+// did not redraw or answer input.
+type SlowCallback struct {
+	// Kind is what ran: "timer", "reader", "writer", "call", "call from
+	// goroutine", "unnested call", "deferred callback", "coroutine", ...
+	Kind string
+	// Func is the callback function's name, Site the file:line where it
+	// begins: for a function literal, the line that registered it (the
+	// CallLater, AddReader, CallSoon or AddCallback). A method value
+	// (x.refresh) has a name and no Site.
+	Func, Site string
+	// Until is, for a coroutine, the file:line of the Await it ran to
+	// (its resume ran from the Await before it); "" when it ended.
+	Until string
+	// FD is a reader's or writer's descriptor, -1 for other kinds.
+	FD int
+	// Duration is its own time: what it took, less the slow callbacks
+	// reported inside it (a Deferred's callback that it fired, say).
+	Duration time.Duration
+	// At is when it ended.
+	At time.Time
+	// Dropped counts the reports of the same function that the rate
+	// limit (one log line per function per second) kept from the log
+	// before this one.
+	Dropped int
+}
+
+// WithSlowCallbacks turns on slow-callback detection: a callback that
+// runs longer than threshold on the reactor goroutine is logged (a Warn
+// through the reactor's logger) with its duration and where it was
+// registered, at most once per function per second, and kept among
+// SlowCallbacks. threshold 0 means the default: DefaultSlowThreshold,
+// or FrameThreshold when a GUI loop drives the reactor. The environment
+// variable LOOM_SLOW turns it on without a rebuild: LOOM_SLOW=1 with the
+// default threshold, LOOM_SLOW=50ms with that one.
+//
+// Detection times every callback (one clock read each, about 30 ns here)
+// and a Deferred's callbacks and coroutine resumes on every loop of the
+// program (two each); off, it costs a branch per callback.
+func WithSlowCallbacks(threshold time.Duration) Option {
+	return func(o *options) { o.slow, o.slowSet = threshold, true }
+}
+
+// WithTiming records the pass durations of Stats without slow-callback
+// detection (LOOM_STATS=1 does the same).
+func WithTiming() Option { return func(o *options) { o.timing = true } }
+
+// slowLog is what slow-callback detection found: the recent ones, and
+// the rate limit's state. Any goroutine may read it.
+type slowLog struct {
+	mu      sync.Mutex
+	recent  [32]SlowCallback
+	nrecent int
+	last    map[uintptr]int64 // function → when it was last logged
+	dropped map[uintptr]int   // function → reports dropped since
+	count   uint64
+}
+
+// slowFromEnv reads LOOM_SLOW: on, and the threshold (0: the default).
+func slowFromEnv() (on bool, threshold time.Duration, bad string) {
+	v := strings.TrimSpace(os.Getenv("LOOM_SLOW"))
+	switch strings.ToLower(v) {
+	case "", "0", "off", "false", "no":
+		return false, 0, ""
+	case "1", "on", "true", "yes":
+		return true, 0, ""
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return true, 0, v
+	}
+	return true, d, ""
+}
+
+// timing is the state of timed callbacks; nil while nothing is timed.
+type timing struct {
+	r         *Reactor
+	threshold int64 // ns over which a callback is slow; 0: detection off
+	asked     time.Duration
+	refs      int   // TimePasses and WithTiming
+	tnow      int64 // the last clock read in this pass; 0: none yet
+	work      int64 // this pass's time in callbacks so far
+	g         bool  // the loop's goroutine was given to package slow
+
+}
+
+// sink is the Reactor's slow.Sink.
+type sink timing
+
+func (s *sink) Threshold() int64   { return (*timing)(s).threshold }
+func (s *sink) Report(c slow.Call) { (*timing)(s).report(c) }
+
+func (r *Reactor) timing() bool { return r.tim != nil }
+
+// SetSlowCallbacks turns slow-callback detection on with the threshold
+// (0: the default, see WithSlowCallbacks), or off for threshold < 0. It
+// must be called on the reactor goroutine.
+func (r *Reactor) SetSlowCallbacks(threshold time.Duration) {
+	r.loopOnly("SetSlowCallbacks")
+	t := r.tim
+	if threshold < 0 {
+		if t == nil || t.threshold == 0 {
+			return
+		}
+		slow.Unregister((*sink)(t))
+		t.threshold, t.asked = 0, 0
+		if t.refs == 0 {
+			r.tim = nil
+		}
+		return
+	}
+	if t == nil {
+		t = &timing{r: r}
+		r.tim = t
+	}
+	t.asked = threshold
+	if threshold == 0 {
+		threshold = r.slowDefault
+	}
+	t.threshold = int64(threshold)
+	slow.Register((*sink)(t))
+}
+
+// SlowThreshold is the threshold over which a callback is slow, 0 while
+// detection is off. It must be called on the reactor goroutine.
+func (r *Reactor) SlowThreshold() time.Duration {
+	if r.tim == nil {
+		return 0
+	}
+	return time.Duration(r.tim.threshold)
+}
+
+// SetSlowDefault sets what threshold 0 means (see WithSlowCallbacks):
+// a GUI loop driving the reactor sets FrameThreshold. It must be called
+// on the reactor goroutine.
+func (r *Reactor) SetSlowDefault(d time.Duration) {
+	if d <= 0 {
+		d = DefaultSlowThreshold
+	}
+	r.slowDefault = d
+	if t := r.tim; t != nil && t.threshold != 0 && t.asked == 0 {
+		t.threshold = int64(d)
+		slow.Register((*sink)(t)) // its threshold changed
+	}
+}
+
+// TimePasses records the pass durations of Stats (it is on already with
+// slow-callback detection) until stop is called; an inspector window
+// calls it while it is open. It must be called on the reactor goroutine.
+func (r *Reactor) TimePasses() (stop func()) {
+	if r.tim == nil {
+		r.tim = &timing{r: r}
+	}
+	t := r.tim
+	t.refs++
+	done := false
+	return func() {
+		if done {
+			return
+		}
+		done = true
+		t.refs--
+		if t.refs == 0 && t.threshold == 0 && r.tim == t {
+			r.tim = nil
+		}
+	}
+}
+
+// SlowCallbacks returns the latest slow callbacks detected (up to 32),
+// the oldest first. Any goroutine may call it.
+func (r *Reactor) SlowCallbacks() []SlowCallback {
+	l := &r.slowLog
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := min(l.nrecent, len(l.recent))
+	out := make([]SlowCallback, 0, n)
+	for i := l.nrecent - n; i < l.nrecent; i++ {
+		out = append(out, l.recent[i%len(l.recent)])
+	}
+	return out
+}
+
+// callTimed runs a callback while timing is on.
+func (r *Reactor) callTimed(t *timing, f func(), kind cbKind, fd int) {
+	start := t.tnow
+	if start == 0 {
+		start = slow.Now()
+	}
+	if t.threshold != 0 && !t.g {
+		t.g = true
+		slow.SetLoop((*sink)(t), goid())
+	}
+	n0 := slow.NestedNow()
+	func() {
+		defer r.recoverCallback(kind, fd)
+		f()
+	}()
+	end := slow.Now()
+	t.tnow = end
+	t.work += end - start
+	if t.threshold == 0 {
+		return
+	}
+	if own := slow.Own(start, n0, end); own >= t.threshold {
+		slow.Nested(own)
+		t.report(slow.Call{Kind: kind.String(), Fn: slow.FuncPC(f), FD: fd, Dur: own, End: end})
+	}
+}
+
+// report logs one slow callback, unless the same function was logged
+// less than a second ago, and keeps it among the recent ones.
+func (t *timing) report(c slow.Call) {
+	name, site := slow.Site(c.Fn)
+	s := SlowCallback{Kind: c.Kind, Func: name, Site: site, Until: slow.PCSite(c.Until), FD: c.FD,
+		Duration: time.Duration(c.Dur), At: time.Now()}
+	l := &t.r.slowLog
+	l.mu.Lock()
+	l.count++
+	if l.last == nil {
+		l.last, l.dropped = make(map[uintptr]int64), make(map[uintptr]int)
+	}
+	log := true
+	if at, ok := l.last[c.Fn]; ok && c.End-at < int64(time.Second) {
+		l.dropped[c.Fn]++
+		log = false
+	} else {
+		l.last[c.Fn] = c.End
+		s.Dropped = l.dropped[c.Fn]
+		delete(l.dropped, c.Fn)
+	}
+	l.recent[l.nrecent%len(l.recent)] = s
+	l.nrecent++
+	l.mu.Unlock()
+	if !log {
+		return
+	}
+	args := []any{"kind", s.Kind, "duration", s.Duration.Round(time.Microsecond), "threshold", time.Duration(t.threshold), "func", s.Func}
+	if s.Site != "" {
+		args = append(args, "site", s.Site)
+	}
+	if s.Until != "" {
+		args = append(args, "until", s.Until)
+	}
+	if s.FD >= 0 {
+		args = append(args, "fd", s.FD)
+	}
+	if s.Dropped > 0 {
+		args = append(args, "dropped", s.Dropped)
+	}
+	t.r.log.Warn("reactor: slow callback: the loop ran nothing else meanwhile", args...)
+}
