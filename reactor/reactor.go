@@ -420,13 +420,16 @@ func (r *Reactor) RunOnce(timeout time.Duration) error {
 	}
 	r.stats.passes++
 	if t := r.tim; t != nil {
-		outer := t.work // a nested pass's callbacks are its caller's too
-		t.work, t.tnow = 0, 0
+		// A nested pass runs inside a callback of the outer one, whose
+		// time includes it.
+		work, seg, ran := t.work, t.seg, t.ran
+		t.work, t.seg, t.ran = 0, 0, false
 		defer func() {
-			if t.work > 0 {
+			t.segEnd()
+			if t.ran {
 				r.stats.passTime.add(t.work)
 			}
-			t.work, t.tnow = outer, 0
+			t.work, t.seg, t.ran = work, seg, ran
 		}()
 	}
 
@@ -453,7 +456,7 @@ func (r *Reactor) RunOnce(timeout time.Duration) error {
 	r.pass++
 	pass := r.pass
 	if t := r.tim; t != nil {
-		t.tnow = 0 // the wait is not the pass's work
+		t.segEnd() // the wait is not the pass's work
 	}
 	n, err := r.p.Wait(events, timeout)
 	r.nudged = false
@@ -481,9 +484,19 @@ func (r *Reactor) runSoon() bool {
 	if k := len(r.free); k > 0 {
 		r.soon, r.free = r.free[k-1], r.free[:k-1]
 	}
-	for i, f := range batch {
-		batch[i] = nil
-		r.call(f, kindCall, -1)
+	// Counted as the batch is taken, and the check for timing made once:
+	// the queue's calls are the cheapest callbacks there are.
+	r.stats.kinds[kindCall] += uint64(len(batch))
+	if t := r.tim; t != nil {
+		for i, f := range batch {
+			batch[i] = nil
+			r.callTimed(t, f, kindCall, -1)
+		}
+	} else {
+		for i, f := range batch {
+			batch[i] = nil
+			r.callPlain(f, kindCall, -1)
+		}
 	}
 	r.free = append(r.free, batch[:0])
 	return true
@@ -522,6 +535,10 @@ func (r *Reactor) call(f func(), kind cbKind, fd int) {
 		r.callTimed(t, f, kind, fd)
 		return
 	}
+	r.callPlain(f, kind, fd)
+}
+
+func (r *Reactor) callPlain(f func(), kind cbKind, fd int) {
 	defer r.recoverCallback(kind, fd)
 	f()
 }

@@ -99,8 +99,9 @@ type timing struct {
 	threshold int64 // ns over which a callback is slow; 0: detection off
 	asked     time.Duration
 	refs      int   // TimePasses and WithTiming
-	tnow      int64 // the last clock read in this pass; 0: none yet
+	seg       int64 // when this stretch of callbacks in the pass began; 0: none yet
 	work      int64 // this pass's time in callbacks so far
+	ran       bool  // this pass ran a callback
 	g         bool  // the loop's goroutine was given to package slow
 
 }
@@ -201,30 +202,41 @@ func (r *Reactor) SlowCallbacks() []SlowCallback {
 	return out
 }
 
-// callTimed runs a callback while timing is on.
+// callTimed runs a callback while timing is on. The pass's time is read
+// at the start of its first callback and at its end (see segEnd); slow
+// detection reads the tick (see package slow), and the clock only after
+// a callback that ran across one.
 func (r *Reactor) callTimed(t *timing, f func(), kind cbKind, fd int) {
-	start := t.tnow
-	if start == 0 {
-		start = slow.Now()
+	if t.seg == 0 {
+		t.seg = slow.Now()
 	}
-	if t.threshold != 0 && !t.g {
+	if t.threshold == 0 {
+		r.callPlain(f, kind, fd)
+		return
+	}
+	if !t.g {
 		t.g = true
 		slow.SetLoop((*sink)(t), goid())
 	}
-	n0 := slow.NestedNow()
-	func() {
-		defer r.recoverCallback(kind, fd)
-		f()
-	}()
-	end := slow.Now()
-	t.tnow = end
-	t.work += end - start
-	if t.threshold == 0 {
-		return
+	c0, n0 := slow.Tick(), slow.NestedNow()
+	r.callPlain(f, kind, fd)
+	if slow.Tick() == c0 {
+		return // it ran less than a tick
 	}
-	if own := slow.Own(start, n0, end); own >= t.threshold {
+	end := slow.Now()
+	if own := slow.Own(max(c0, t.seg), n0, end); own >= t.threshold {
 		slow.Nested(own)
 		t.report(slow.Call{Kind: kind.String(), Fn: slow.FuncPC(f), FD: fd, Dur: own, End: end})
+	}
+}
+
+// segEnd ends a stretch of callbacks (before the pass waits, and at its
+// end), adding it to the pass's time.
+func (t *timing) segEnd() {
+	if t.seg != 0 {
+		t.work += slow.Now() - t.seg
+		t.seg = 0
+		t.ran = true
 	}
 }
 
