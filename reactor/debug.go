@@ -14,7 +14,9 @@ import (
 // it runs only while the code that resumed it waits.
 // Each check reads the calling goroutine's id, about a microsecond; off,
 // the checks cost a branch. The environment variable LOOM_DEBUG=1 turns
-// them on for every reactor without a rebuild.
+// them on for every reactor without a rebuild. Debug mode also reports
+// slow callbacks (see WithSlowCallbacks) unless LOOM_SLOW=0 or an option
+// says otherwise.
 func WithDebug() Option { return func(o *options) { o.debug = true } }
 
 func debugFromEnv() bool { return os.Getenv("LOOM_DEBUG") == "1" }

@@ -116,11 +116,16 @@ func New(opts ...Option) (*Reactor, error) {
 	r := &Reactor{p: p, backend: name, clock: o.clock, epoch: o.clock.Now(), log: o.logger, grace: o.grace, debug: o.debug,
 		slowDefault: DefaultSlowThreshold}
 	if !o.slowSet {
-		on, d, bad := slowFromEnv()
+		set, on, d, bad := slowFromEnv()
 		if bad != "" {
 			r.log.Warn("reactor: LOOM_SLOW is neither a duration nor 1: slow-callback detection uses the default threshold", "LOOM_SLOW", bad)
 		}
-		o.slowSet, o.slow = on, d
+		switch {
+		case set:
+			o.slowSet, o.slow = on, d
+		case o.debug:
+			o.slowSet, o.slow = true, 0 // debug mode reports slow callbacks too
+		}
 	}
 	if o.slowSet && o.slow >= 0 {
 		r.SetSlowCallbacks(o.slow)

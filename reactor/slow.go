@@ -53,7 +53,8 @@ type SlowCallback struct {
 // SlowCallbacks. threshold 0 means the default: DefaultSlowThreshold,
 // or FrameThreshold when a GUI loop drives the reactor. The environment
 // variable LOOM_SLOW turns it on without a rebuild: LOOM_SLOW=1 with the
-// default threshold, LOOM_SLOW=50ms with that one.
+// default threshold, LOOM_SLOW=50ms with that one. Debug mode (WithDebug,
+// LOOM_DEBUG=1) turns it on too, unless LOOM_SLOW=0.
 //
 // Detection times every callback (one clock read each, about 30 ns here)
 // and a Deferred's callbacks and coroutine resumes on every loop of the
@@ -77,20 +78,23 @@ type slowLog struct {
 	count   uint64
 }
 
-// slowFromEnv reads LOOM_SLOW: on, and the threshold (0: the default).
-func slowFromEnv() (on bool, threshold time.Duration, bad string) {
+// slowFromEnv reads LOOM_SLOW: whether it is set, on, and the threshold
+// (0: the default).
+func slowFromEnv() (set, on bool, threshold time.Duration, bad string) {
 	v := strings.TrimSpace(os.Getenv("LOOM_SLOW"))
 	switch strings.ToLower(v) {
-	case "", "0", "off", "false", "no":
-		return false, 0, ""
+	case "":
+		return false, false, 0, ""
+	case "0", "off", "false", "no":
+		return true, false, 0, ""
 	case "1", "on", "true", "yes":
-		return true, 0, ""
+		return true, true, 0, ""
 	}
 	d, err := time.ParseDuration(v)
 	if err != nil || d <= 0 {
-		return true, 0, v
+		return true, true, 0, v
 	}
-	return true, d, ""
+	return true, true, d, ""
 }
 
 // timing is the state of timed callbacks; nil while nothing is timed.

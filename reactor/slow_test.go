@@ -48,6 +48,16 @@ func TestSlowFromEnvironment(t *testing.T) {
 			}
 		})
 	}
+	t.Run("debug-mode", func(t *testing.T) {
+		t.Setenv("LOOM_DEBUG", "1")
+		if got := newTestReactor(t).SlowThreshold(); got != reactor.DefaultSlowThreshold {
+			t.Errorf("LOOM_DEBUG=1: threshold %v", got)
+		}
+		t.Setenv("LOOM_SLOW", "0")
+		if got := newTestReactor(t).SlowThreshold(); got != 0 {
+			t.Errorf("LOOM_DEBUG=1 LOOM_SLOW=0: threshold %v", got)
+		}
+	})
 	t.Run("option-wins", func(t *testing.T) {
 		t.Setenv("LOOM_SLOW", "1")
 		r := newTestReactor(t, reactor.WithSlowCallbacks(30*time.Millisecond))
