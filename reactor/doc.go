@@ -26,6 +26,23 @@
 // In debug mode (WithDebug, or LOOM_DEBUG=1) every loop-only method checks
 // the calling goroutine and panics with a message that says so.
 //
+// # Diagnostics
+//
+// One callback that runs 200 ms on a GUI thread is a window frozen for
+// 200 ms. Slow-callback detection (WithSlowCallbacks, LOOM_SLOW=1 or
+// LOOM_SLOW=30ms, and debug mode) logs every callback that runs longer
+// than a threshold — by default 100 ms, one 60 Hz frame (16 ms) under a GUI
+// loop — with its kind, its duration, and the function and line that
+// registered it, at most once per function per second; a Deferred's
+// callback, a Promise's and a coroutine's resume (with the Await it ran
+// to) are reported as themselves, not as the reader or timer that fired
+// them. SlowCallbacks keeps the latest. Stats counts passes and callbacks
+// by kind, reads the watched descriptors, pending timers and queued calls,
+// and keeps histograms of how late timers ran and, while timing is on
+// (TimePasses, WithTiming, LOOM_STATS=1, or detection), of how long passes
+// ran callbacks. Descriptors lists what is watched. The GUI loops open a
+// live window of all of it (gtkloop.Inspect, fyneloop.Inspect).
+//
 // # One pass
 //
 // Run repeats RunOnce(-1). One pass, RunOnce(timeout), is:
