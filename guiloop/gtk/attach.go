@@ -7,6 +7,8 @@ import "C"
 import (
 	"errors"
 	"fmt"
+	"log/slog"
+	"os"
 	"runtime/cgo"
 	"sync"
 
@@ -147,6 +149,14 @@ func attach(r *reactor.Reactor, cfg config, base int, quitApp bool) (*source, er
 	}
 	r.SetNest(nest)
 	r.SetSlowDefault(reactor.FrameThreshold) // a slow callback is a missed frame
+	if os.Getenv("LOOM_INSPECT") == "1" {
+		// A program's inspector, without a rebuild.
+		r.CallSoon(func() {
+			if _, err := Inspect(r); err != nil {
+				slog.Warn("gtkloop: LOOM_INSPECT=1, but the inspector did not open", "error", err)
+			}
+		})
+	}
 	s.unhook = r.OnClose(s.closing)
 	attachedMu.Lock()
 	attached[r] = s

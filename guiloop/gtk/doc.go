@@ -212,6 +212,18 @@
 // recovers panics in callbacks, and the source recovers and logs anything
 // else.
 //
+// # Diagnostics
+//
+// A reactor callback that runs long is a frozen window. Under gtkloop,
+// slow-callback detection (reactor.WithSlowCallbacks, LOOM_SLOW=1, or
+// debug mode) reports every callback over one 60 Hz frame, 16 ms, with
+// the line that registered it. Inspect opens a live window of the loop's
+// figures: counters, pass-time and timer-lag histograms, the slowest
+// recent callbacks and the watched descriptors; LOOM_INSPECT=1 opens it
+// for every reactor gtkloop drives, without a rebuild. A GTK signal
+// handler that runs long freezes the window too, but it is GTK's
+// callback, not the reactor's: it shows as the timers' lag.
+//
 // # Portability
 //
 // Unix only: the source watches the reactor's descriptor with
