@@ -55,6 +55,8 @@ type Reactor struct {
 	tim         *timing // nil unless callbacks are timed (slow.go)
 	slowLog     slowLog
 	slowDefault time.Duration // what threshold 0 means
+	slowAsked   time.Duration // the program's SetSlowCallbacks: < 0 off
+	slowHolds   int           // HoldSlowCallbacks not yet released
 
 	debug   bool          // WithDebug: loop-only methods check the goroutine
 	closing atomic.Bool   // Close is running (read by debug checks on any goroutine)
@@ -114,7 +116,7 @@ func New(opts ...Option) (*Reactor, error) {
 		name = poller.Names()[0]
 	}
 	r := &Reactor{p: p, backend: name, clock: o.clock, epoch: o.clock.Now(), log: o.logger, grace: o.grace, debug: o.debug,
-		slowDefault: DefaultSlowThreshold}
+		slowDefault: DefaultSlowThreshold, slowAsked: -1}
 	if !o.slowSet {
 		set, on, d, bad := slowFromEnv()
 		if bad != "" {

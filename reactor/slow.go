@@ -101,7 +101,6 @@ func slowFromEnv() (set, on bool, threshold time.Duration, bad string) {
 type timing struct {
 	r         *Reactor
 	threshold int64 // ns over which a callback is slow; 0: detection off
-	asked     time.Duration
 	refs      int   // TimePasses and WithTiming
 	seg       int64 // when this stretch of callbacks in the pass began; 0: none yet
 	work      int64 // this pass's time in callbacks so far
@@ -120,16 +119,49 @@ func (r *Reactor) timing() bool { return r.tim != nil }
 
 // SetSlowCallbacks turns slow-callback detection on with the threshold
 // (0: the default, see WithSlowCallbacks), or off for threshold < 0. It
-// must be called on the reactor goroutine.
+// is the program's own setting: detection stays on while something holds
+// it (HoldSlowCallbacks). It must be called on the reactor goroutine.
 func (r *Reactor) SetSlowCallbacks(threshold time.Duration) {
 	r.loopOnly("SetSlowCallbacks")
+	r.slowAsked = threshold
+	r.applySlow()
+}
+
+// HoldSlowCallbacks keeps slow-callback detection on until release is
+// called, with the program's threshold if it has set one and the default
+// otherwise, whatever the program sets meanwhile: an inspector window
+// holds it while it is open, and leaves the program's own setting as it
+// found it. release is idempotent. It must be called on the reactor
+// goroutine.
+func (r *Reactor) HoldSlowCallbacks() (release func()) {
+	r.slowHolds++
+	r.applySlow()
+	done := false
+	return func() {
+		if !done {
+			done = true
+			r.slowHolds--
+			r.applySlow()
+		}
+	}
+}
+
+// applySlow sets detection as the program's setting and the holds say.
+func (r *Reactor) applySlow() {
+	var threshold time.Duration
+	switch {
+	case r.slowAsked > 0:
+		threshold = r.slowAsked
+	case r.slowAsked == 0 || r.slowHolds > 0:
+		threshold = r.slowDefault
+	}
 	t := r.tim
-	if threshold < 0 {
+	if threshold <= 0 || r.closed.Load() {
 		if t == nil || t.threshold == 0 {
 			return
 		}
 		slow.Unregister((*sink)(t))
-		t.threshold, t.asked = 0, 0
+		t.threshold = 0
 		if t.refs == 0 {
 			r.tim = nil
 		}
@@ -139,12 +171,8 @@ func (r *Reactor) SetSlowCallbacks(threshold time.Duration) {
 		t = &timing{r: r}
 		r.tim = t
 	}
-	t.asked = threshold
-	if threshold == 0 {
-		threshold = r.slowDefault
-	}
 	t.threshold = int64(threshold)
-	slow.Register((*sink)(t))
+	slow.Register((*sink)(t)) // or its threshold changed
 }
 
 // SlowThreshold is the threshold over which a callback is slow, 0 while
@@ -164,15 +192,13 @@ func (r *Reactor) SetSlowDefault(d time.Duration) {
 		d = DefaultSlowThreshold
 	}
 	r.slowDefault = d
-	if t := r.tim; t != nil && t.threshold != 0 && t.asked == 0 {
-		t.threshold = int64(d)
-		slow.Register((*sink)(t)) // its threshold changed
-	}
+	r.applySlow()
 }
 
 // TimePasses records the pass durations of Stats (it is on already with
 // slow-callback detection) until stop is called; an inspector window
-// calls it while it is open. It must be called on the reactor goroutine.
+// calls it while it is open. stop is idempotent. It must be called on
+// the reactor goroutine.
 func (r *Reactor) TimePasses() (stop func()) {
 	if r.tim == nil {
 		r.tim = &timing{r: r}

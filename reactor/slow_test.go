@@ -191,3 +191,32 @@ func newTestReactor(t *testing.T, opts ...reactor.Option) *reactor.Reactor {
 	t.Cleanup(func() { r.Close() })
 	return r
 }
+
+// A hold keeps detection on over the program's own setting, and leaves
+// that setting as it was when released.
+func TestHoldSlowCallbacks(t *testing.T) {
+	r := newTestReactor(t)
+	release := r.HoldSlowCallbacks()
+	if got := r.SlowThreshold(); got != reactor.DefaultSlowThreshold {
+		t.Errorf("held: %v", got)
+	}
+	r.SetSlowCallbacks(-1)
+	if got := r.SlowThreshold(); got != reactor.DefaultSlowThreshold {
+		t.Errorf("held, the program off: %v", got)
+	}
+	r.SetSlowCallbacks(30 * time.Millisecond)
+	if got := r.SlowThreshold(); got != 30*time.Millisecond {
+		t.Errorf("held, the program at 30ms: %v", got)
+	}
+	release()
+	release()
+	if got := r.SlowThreshold(); got != 30*time.Millisecond {
+		t.Errorf("released, the program at 30ms: %v", got)
+	}
+	release = r.HoldSlowCallbacks()
+	r.SetSlowCallbacks(-1)
+	release()
+	if got := r.SlowThreshold(); got != 0 {
+		t.Errorf("released, the program off: %v", got)
+	}
+}

@@ -111,6 +111,16 @@
 // or a new one, because the GLFW driver's call queue is process-wide and
 // closed when the first app stops.
 //
+// # Diagnostics
+//
+// A reactor callback that runs long is a frozen window. Under a Pump,
+// slow-callback detection (reactor.WithSlowCallbacks, LOOM_SLOW=1, or
+// debug mode) reports every callback over one 60 Hz frame, 16 ms, with
+// the line that registered it. Inspect opens a live window of the loop's
+// figures: counters, pass-time and timer-lag histograms, the slowest
+// recent callbacks and the watched descriptors; LOOM_INSPECT=1 opens it
+// for every reactor a Pump drives, without a rebuild.
+//
 // # Portability
 //
 // The package builds wherever Fyne's desktop driver and the reactor both

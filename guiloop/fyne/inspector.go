@@ -29,9 +29,10 @@ const (
 // path) and the functions that watch it.
 //
 // While the window is open the reactor times its passes
-// (reactor.TimePasses) and, if slow-callback detection was off, detects
-// slow callbacks with the default threshold (FrameThreshold under a
-// Pump); when it closes, both go off again, so a closed inspector costs
+// (reactor.TimePasses) and detects slow callbacks
+// (reactor.HoldSlowCallbacks: with the program's threshold, or the
+// default, FrameThreshold under a Pump); when it closes, timing stops and
+// detection is as the program set it, so a closed inspector costs
 // nothing. Closing the window, calling close (any number of times) or
 // closing the reactor closes the inspector. Inspect on a reactor whose
 // inspector is open brings that window to the front and returns its
@@ -56,12 +57,12 @@ type inspector struct {
 	w      fyne.Window
 	view   *inspectorView
 
-	timer   *reactor.DelayedCall // the next refresh
-	tick    func()               // in.run, bound once
-	untime  func()               // ends TimePasses
-	slowOn  bool                 // the inspector turned slow-callback detection on
-	unhook  func()               // removes the OnClose hook
-	stopped atomic.Bool
+	timer       *reactor.DelayedCall // the next refresh
+	tick        func()               // in.run, bound once
+	untime      func()               // ends TimePasses
+	releaseSlow func()               // the hold on slow-callback detection
+	unhook      func()               // removes the OnClose hook
+	stopped     atomic.Bool
 }
 
 // inspectors are the open inspectors, one per reactor at most.
@@ -89,10 +90,7 @@ func openInspector(a fyne.App, r *reactor.Reactor) (*inspector, error) {
 	in = &inspector{r: r, driver: a.Driver(), view: newInspectorView(describeFD)}
 	in.tick = in.run
 	in.untime = r.TimePasses()
-	if r.SlowThreshold() == 0 {
-		r.SetSlowCallbacks(0)
-		in.slowOn = true
-	}
+	in.releaseSlow = r.HoldSlowCallbacks()
 	in.unhook = r.OnClose(in.reactorClosing)
 	in.w = a.NewWindow(inspectorTitle)
 	in.w.SetContent(in.view.content)
@@ -136,9 +134,7 @@ func (in *inspector) stop() bool {
 	}
 	in.timer.Cancel()
 	in.untime()
-	if in.slowOn {
-		in.r.SetSlowCallbacks(-1)
-	}
+	in.releaseSlow()
 	in.unhook()
 	inspectors.Lock()
 	delete(inspectors.open, in.r)

@@ -130,3 +130,10 @@ func (v *inspectorView) Cells(which string) []string {
 	walk(t)
 	return out
 }
+
+// OpenInspectorOf is r's open inspector, nil for none.
+func OpenInspectorOf(r *reactor.Reactor) *Inspector {
+	inspectors.Lock()
+	defer inspectors.Unlock()
+	return inspectors.open[r]
+}

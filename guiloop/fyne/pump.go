@@ -4,7 +4,9 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -137,6 +139,14 @@ func Start(a fyne.App, r *reactor.Reactor, opts ...Option) (*Pump, error) {
 	p.coHooks = &coroutineHooks{}
 	r.SetCoroutineHooks(p.coHooks.enter, p.coHooks.leave)
 	r.SetSlowDefault(reactor.FrameThreshold) // a slow callback is a missed frame
+	if os.Getenv("LOOM_INSPECT") == "1" {
+		// A program's inspector, without a rebuild.
+		r.CallSoon(func() {
+			if _, err := Inspect(a, r); err != nil {
+				slog.Warn("fyneloop: LOOM_INSPECT=1, but the inspector did not open", "error", err)
+			}
+		})
+	}
 	if p.stopR, p.stopW, err = pipe(); err != nil {
 		return nil, fmt.Errorf("fyneloop: %w", err)
 	}

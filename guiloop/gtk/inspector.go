@@ -41,9 +41,10 @@ var inspectors = map[*reactor.Reactor]*inspector{}
 //     reading and writing it.
 //
 // While the window is open the reactor records its pass times
-// (r.TimePasses), and slow-callback detection, if it was off, is on with
-// the default threshold (FrameThreshold under a GUI loop); it goes off
-// again when the window closes. Closing, by the returned close or by the
+// (r.TimePasses), and slow-callback detection is on
+// (r.HoldSlowCallbacks: the program's threshold, or the default,
+// FrameThreshold under a GUI loop); when the window closes, detection is
+// as the program set it. Closing, by the returned close or by the
 // window's own close button, stops the timer and the recording, so that
 // a closed inspector costs the loop nothing. Closing r closes its
 // inspector too. close is idempotent. The figures are read in the
@@ -78,10 +79,7 @@ func Inspect(r *reactor.Reactor) (close func(), err error) {
 	if err := in.build(); err != nil {
 		return nil, fmt.Errorf("gtkloop: Inspect: %w", err)
 	}
-	if r.SlowThreshold() == 0 {
-		r.SetSlowCallbacks(0)
-		in.detecting = true
-	}
+	in.releaseSlow = r.HoldSlowCallbacks()
 	in.stopTiming = r.TimePasses()
 	in.unhook = r.OnClose(in.close)
 	inspectors[r] = in
@@ -104,10 +102,10 @@ type inspector struct {
 	r     *reactor.Reactor
 	timer *reactor.DelayedCall // the next tick; nil while one runs
 
-	detecting  bool   // Inspect turned slow-callback detection on
-	stopTiming func() // ends r.TimePasses
-	unhook     func() // removes the OnClose hook
-	closed     bool
+	releaseSlow func() // the hold on slow-callback detection
+	stopTiming  func() // ends r.TimePasses
+	unhook      func() // removes the OnClose hook
+	closed      bool
 
 	last   reactor.Stats // what the last update showed, for the rates
 	lastAt time.Time     // when it read them, on r's clock
@@ -154,9 +152,7 @@ func (in *inspector) close() {
 		in.timer = nil
 	}
 	in.stopTiming()
-	if in.detecting {
-		in.r.SetSlowCallbacks(-1)
-	}
+	in.releaseSlow()
 	in.unhook()
 	if onGTKThread() {
 		in.dismiss()
