@@ -55,7 +55,7 @@ type Reactor struct {
 	tim         *timing // nil unless callbacks are timed (slow.go)
 	slowLog     slowLog
 	slowDefault time.Duration // what threshold 0 means
-	slowAsked   time.Duration // the program's SetSlowCallbacks: < 0 off
+	slowAsked   time.Duration // the program's SetSlowThreshold: < 0 off
 	slowHolds   int           // HoldSlowCallbacks not yet released
 
 	debug   bool          // WithDebug: loop-only methods check the goroutine
@@ -130,7 +130,7 @@ func New(opts ...Option) (*Reactor, error) {
 		}
 	}
 	if o.slowSet && o.slow >= 0 {
-		r.SetSlowCallbacks(o.slow)
+		r.SetSlowThreshold(o.slow)
 	}
 	if o.timing || os.Getenv("LOOM_STATS") == "1" {
 		r.TimePasses()
@@ -293,12 +293,17 @@ func (r *Reactor) Close() error {
 	}
 	r.closing.Store(true)
 	r.shutdown()
-	r.runCloseHooks()
-	if t := r.tim; t != nil && t.threshold != 0 {
-		slow.Unregister((*sink)(t))
+	if t := r.tim; t != nil {
+		t.running.Add(1) // the hooks and coroutines' last stretches run now
+		r.runCloseHooks()
+		r.drainUnnested()
+		t.running.Add(-1)
+	} else {
+		r.runCloseHooks()
+		r.drainUnnested()
 	}
-	r.drainUnnested()
 	r.closed.Store(true)
+	r.applySlow() // detection ends: a closed reactor keeps no Sink
 	r.pool.close()
 	if r.signals != nil {
 		r.signals.close()
@@ -427,16 +432,27 @@ func (r *Reactor) RunOnce(timeout time.Duration) error {
 	}
 	r.stats.passes++
 	if t := r.tim; t != nil {
-		// A nested pass runs inside a callback of the outer one, whose
-		// time includes it.
+		// A nested pass runs inside a callback of the outer one (see
+		// timing.nested).
 		work, seg, ran := t.work, t.seg, t.ran
 		t.work, t.seg, t.ran = 0, 0, false
+		var p0, n0 int64
+		if r.depth > 1 {
+			p0, n0 = slow.Now(), slow.NestedNow()
+		} else {
+			t.running.Add(1)
+		}
 		defer func() {
 			t.segEnd()
 			if t.ran {
 				r.stats.passTime.add(t.work)
 			}
 			t.work, t.seg, t.ran = work, seg, ran
+			if r.depth > 1 {
+				t.nested(p0, n0)
+			} else {
+				t.running.Add(-1)
+			}
 		}()
 	}
 

@@ -4,6 +4,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/loomkit/loom/internal/slow"
@@ -48,17 +49,25 @@ type SlowCallback struct {
 
 // WithSlowCallbacks turns on slow-callback detection: a callback that
 // runs longer than threshold on the reactor goroutine is logged (a Warn
-// through the reactor's logger) with its duration and where it was
-// registered, at most once per function per second, and kept among
-// SlowCallbacks. threshold 0 means the default: DefaultSlowThreshold,
-// or FrameThreshold when a GUI loop drives the reactor. The environment
+// through the reactor's logger) with its duration and its function, named
+// with the file:line where it begins — for a function literal, the line
+// of the CallLater, AddReader, CallSoon, AddCallback or Then that
+// registered it — at most once per function per second, and kept among
+// SlowCallbacks. threshold 0 means the default: DefaultSlowThreshold, or
+// FrameThreshold when a GUI loop drives the reactor; threshold < 0 keeps
+// detection off whatever LOOM_SLOW and debug mode say. The environment
 // variable LOOM_SLOW turns it on without a rebuild: LOOM_SLOW=1 with the
-// default threshold, LOOM_SLOW=50ms with that one. Debug mode (WithDebug,
-// LOOM_DEBUG=1) turns it on too, unless LOOM_SLOW=0.
+// default threshold, LOOM_SLOW=50ms with that one; LOOM_SLOW=0 keeps it
+// off. Debug mode (WithDebug, LOOM_DEBUG=1) turns it on too.
 //
-// Detection times every callback (one clock read each, about 30 ns here)
-// and a Deferred's callbacks and coroutine resumes on every loop of the
-// program (two each); off, it costs a branch per callback.
+// Detection reads a coarse tick, which a timer moves every eighth of the
+// threshold, before and after each callback, and the clock after one
+// that ran across a tick; so durations err by about a sixteenth of the
+// threshold. A callback that runs a nested pass (a modal loop) is timed
+// less the nested passes and the time between them, when the loop was
+// running. A Deferred's callbacks, a Promise's and coroutine resumes are
+// timed on every loop of the program while one has detection on. Off, it
+// costs a branch per callback.
 func WithSlowCallbacks(threshold time.Duration) Option {
 	return func(o *options) { o.slow, o.slowSet = threshold, true }
 }
@@ -91,8 +100,11 @@ func slowFromEnv() (set, on bool, threshold time.Duration, bad string) {
 		return true, true, 0, ""
 	}
 	d, err := time.ParseDuration(v)
-	if err != nil || d <= 0 {
+	switch {
+	case err != nil || d < 0:
 		return true, true, 0, v
+	case d == 0:
+		return true, false, 0, "" // LOOM_SLOW=0s
 	}
 	return true, true, d, ""
 }
@@ -100,29 +112,33 @@ func slowFromEnv() (set, on bool, threshold time.Duration, bad string) {
 // timing is the state of timed callbacks; nil while nothing is timed.
 type timing struct {
 	r         *Reactor
-	threshold int64 // ns over which a callback is slow; 0: detection off
-	refs      int   // TimePasses and WithTiming
-	seg       int64 // when this stretch of callbacks in the pass began; 0: none yet
-	work      int64 // this pass's time in callbacks so far
-	ran       bool  // this pass ran a callback
-	g         bool  // the loop's goroutine was given to package slow
-
+	threshold atomic.Int64 // ns over which a callback is slow; 0: detection off
+	refs      int          // TimePasses and WithTiming
+	seg       int64        // when this stretch of callbacks in the pass began; 0: none yet
+	work      int64        // this pass's time in callbacks so far
+	ran       bool         // this pass ran a callback
+	nestEnd   int64        // when the last nested pass inside the running callback ended
+	running   atomic.Int32 // outermost passes running: package slow's Running
+	g         atomic.Uint64
+	gKnown    bool // g was read since detection went on
 }
 
 // sink is the Reactor's slow.Sink.
 type sink timing
 
-func (s *sink) Threshold() int64   { return (*timing)(s).threshold }
+func (s *sink) Threshold() int64   { return s.threshold.Load() }
+func (s *sink) Running() bool      { return s.running.Load() > 0 }
+func (s *sink) Loop() uint64       { return s.g.Load() }
 func (s *sink) Report(c slow.Call) { (*timing)(s).report(c) }
 
 func (r *Reactor) timing() bool { return r.tim != nil }
 
-// SetSlowCallbacks turns slow-callback detection on with the threshold
+// SetSlowThreshold turns slow-callback detection on with the threshold
 // (0: the default, see WithSlowCallbacks), or off for threshold < 0. It
 // is the program's own setting: detection stays on while something holds
 // it (HoldSlowCallbacks). It must be called on the reactor goroutine.
-func (r *Reactor) SetSlowCallbacks(threshold time.Duration) {
-	r.loopOnly("SetSlowCallbacks")
+func (r *Reactor) SetSlowThreshold(threshold time.Duration) {
+	r.loopOnly("SetSlowThreshold")
 	r.slowAsked = threshold
 	r.applySlow()
 }
@@ -157,11 +173,11 @@ func (r *Reactor) applySlow() {
 	}
 	t := r.tim
 	if threshold <= 0 || r.closed.Load() {
-		if t == nil || t.threshold == 0 {
+		if t == nil || t.threshold.Load() == 0 {
 			return
 		}
+		t.threshold.Store(0)
 		slow.Unregister((*sink)(t))
-		t.threshold = 0
 		if t.refs == 0 {
 			r.tim = nil
 		}
@@ -171,7 +187,9 @@ func (r *Reactor) applySlow() {
 		t = &timing{r: r}
 		r.tim = t
 	}
-	t.threshold = int64(threshold)
+	if t.threshold.Swap(int64(threshold)) == 0 {
+		t.gKnown = false // the loop may have moved since
+	}
 	slow.Register((*sink)(t)) // or its threshold changed
 }
 
@@ -181,7 +199,7 @@ func (r *Reactor) SlowThreshold() time.Duration {
 	if r.tim == nil {
 		return 0
 	}
-	return time.Duration(r.tim.threshold)
+	return time.Duration(r.tim.threshold.Load())
 }
 
 // SetSlowDefault sets what threshold 0 means (see WithSlowCallbacks):
@@ -212,7 +230,7 @@ func (r *Reactor) TimePasses() (stop func()) {
 		}
 		done = true
 		t.refs--
-		if t.refs == 0 && t.threshold == 0 && r.tim == t {
+		if t.refs == 0 && t.threshold.Load() == 0 && r.tim == t {
 			r.tim = nil
 		}
 	}
@@ -240,23 +258,44 @@ func (r *Reactor) callTimed(t *timing, f func(), kind cbKind, fd int) {
 	if t.seg == 0 {
 		t.seg = slow.Now()
 	}
-	if t.threshold == 0 {
+	if t.threshold.Load() == 0 {
 		r.callPlain(f, kind, fd)
 		return
 	}
-	if !t.g {
-		t.g = true
-		slow.SetLoop((*sink)(t), goid())
+	if !t.gKnown {
+		t.gKnown = true
+		t.g.Store(goid())
 	}
-	c0, n0 := slow.Tick(), slow.NestedNow()
+	c0, n0, ne := slow.Tick(), slow.NestedNow(), t.nestEnd
+	t.nestEnd = 0
 	r.callPlain(f, kind, fd)
-	if slow.Tick() == c0 {
-		return // it ran less than a tick
+	t.nestEnd = ne
+	th := t.threshold.Load()
+	if th == 0 || slow.Tick() == c0 {
+		return // detection went off, or it ran less than a tick
 	}
 	end := slow.Now()
-	if own := slow.Own(max(c0, t.seg), n0, end); own >= t.threshold {
+	if own := slow.Own(max(c0+slow.HalfPeriod(), t.seg), n0, end); own >= th {
 		slow.Nested(own)
 		t.report(slow.Call{Kind: kind.String(), Fn: slow.FuncPC(f), FD: fd, Dur: own, End: end})
+	}
+}
+
+// nested accounts for a pass run inside a callback (a modal loop's) that
+// began at p0 with the slow callbacks' sum at n0: the loop was running,
+// so the pass, and the time since the last nested pass inside the same
+// callback ended, are not the callback's own time (less what the slow
+// callbacks reported inside took off already), and not its pass's.
+func (t *timing) nested(p0, n0 int64) {
+	p1 := slow.Now()
+	give := p1 - p0 - (slow.NestedNow() - n0)
+	if t.nestEnd != 0 {
+		give += p0 - t.nestEnd
+	}
+	t.nestEnd = p1
+	if give > 0 {
+		slow.Nested(give)
+		t.work -= give
 	}
 }
 
@@ -297,7 +336,7 @@ func (t *timing) report(c slow.Call) {
 	if !log {
 		return
 	}
-	args := []any{"kind", s.Kind, "duration", s.Duration.Round(time.Microsecond), "threshold", time.Duration(t.threshold), "func", s.Func}
+	args := []any{"kind", s.Kind, "duration", s.Duration.Round(time.Microsecond), "threshold", time.Duration(t.threshold.Load()), "func", s.Func}
 	if s.Site != "" {
 		args = append(args, "site", s.Site)
 	}

@@ -26,6 +26,7 @@ func TestSlowFromEnvironment(t *testing.T) {
 	}{
 		{"", 0, false},
 		{"0", 0, false},
+		{"0s", 0, false},
 		{"1", reactor.DefaultSlowThreshold, false},
 		{"on", reactor.DefaultSlowThreshold, false},
 		{"40ms", 40 * time.Millisecond, false},
@@ -95,7 +96,7 @@ func TestSlowCallbackSites(t *testing.T) {
 	if m := reports[1]; m["kind"] != "call" || m["func"] != "github.com/loomkit/loom/reactor_test.sleeper.sleep" || m["site"] != "" {
 		t.Errorf("the method value: %v", m)
 	}
-	r.SetSlowCallbacks(-1)
+	r.SetSlowThreshold(-1)
 	r.CallSoon(w.sleep)
 	if err := r.RunOnce(0); err != nil {
 		t.Fatal(err)
@@ -200,11 +201,11 @@ func TestHoldSlowCallbacks(t *testing.T) {
 	if got := r.SlowThreshold(); got != reactor.DefaultSlowThreshold {
 		t.Errorf("held: %v", got)
 	}
-	r.SetSlowCallbacks(-1)
+	r.SetSlowThreshold(-1)
 	if got := r.SlowThreshold(); got != reactor.DefaultSlowThreshold {
 		t.Errorf("held, the program off: %v", got)
 	}
-	r.SetSlowCallbacks(30 * time.Millisecond)
+	r.SetSlowThreshold(30 * time.Millisecond)
 	if got := r.SlowThreshold(); got != 30*time.Millisecond {
 		t.Errorf("held, the program at 30ms: %v", got)
 	}
@@ -214,9 +215,135 @@ func TestHoldSlowCallbacks(t *testing.T) {
 		t.Errorf("released, the program at 30ms: %v", got)
 	}
 	release = r.HoldSlowCallbacks()
-	r.SetSlowCallbacks(-1)
+	r.SetSlowThreshold(-1)
 	release()
 	if got := r.SlowThreshold(); got != 0 {
 		t.Errorf("released, the program off: %v", got)
+	}
+}
+
+// A slow Deferred callback on a loop without detection is not reported
+// by another loop that has it, running at the same time.
+func TestSlowReportsStayWithTheirLoop(t *testing.T) {
+	reactortest.CheckLeaks(t)
+	logs := &reactortest.Records{}
+	a := newTestReactor(t, reactor.WithSlowCallbacks(20*time.Millisecond), reactor.WithLogger(slog.New(logs)))
+	b := newTestReactor(t, reactor.WithSlowCallbacks(-1))
+	busy := make(chan struct{})
+	a.CallSoon(func() { close(busy); time.Sleep(150 * time.Millisecond) }) // a is inside a pass meanwhile
+	aDone := make(chan error, 1)
+	go func() { aDone <- a.RunOnce(0) }()
+	<-busy
+	d := deferred.New()
+	d.AddCallback(func(v any) any { time.Sleep(40 * time.Millisecond); return v })
+	b.CallSoon(func() { d.Callback(1) })
+	if err := b.RunOnce(0); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-aDone; err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range logs.SlowReports() {
+		if m["kind"] != "call" {
+			t.Errorf("loop a reported loop b's callback: %v", m)
+		}
+	}
+	if n := len(a.SlowCallbacks()); n != 1 {
+		t.Errorf("loop a holds %d slow callbacks, want its own one", n)
+	}
+}
+
+// A callback that turns detection off is not reported for it; nor is a
+// callback's nested pass, which waited with the loop running; a closed
+// reactor takes no new setting.
+func TestSlowDetectionEdges(t *testing.T) {
+	reactortest.CheckLeaks(t)
+	logs := &reactortest.Records{}
+	r := newTestReactor(t, reactor.WithSlowCallbacks(5*time.Millisecond), reactor.WithLogger(slog.New(logs)))
+	r.CallSoon(func() { time.Sleep(20 * time.Millisecond); r.SetSlowThreshold(-1) })
+	if err := r.RunOnce(0); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(logs.SlowReports()); n != 0 {
+		t.Errorf("the callback that turned detection off was reported: %v", logs.SlowReports())
+	}
+
+	r.SetSlowThreshold(20 * time.Millisecond)
+	before := r.Stats().PassTime
+	r.CallSoon(func() {
+		r.CallLater(60*time.Millisecond, func() {})
+		if err := r.RunOnce(-1); err != nil { // a modal loop's pass, waiting 60 ms
+			t.Error(err)
+		}
+	})
+	if err := r.RunOnce(0); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(logs.SlowReports()); n != 0 {
+		t.Errorf("a callback was reported for its nested pass's wait: %v", logs.SlowReports())
+	}
+	if pt := r.Stats().PassTime; pt.Count-before.Count != 2 || pt.Sum-before.Sum >= 20*time.Millisecond {
+		t.Errorf("pass times: %d more, %v in all; want 2 short ones", pt.Count-before.Count, pt.Sum-before.Sum)
+	}
+
+	// Lowered from a long threshold, the new one holds at once.
+	r.SetSlowThreshold(2 * time.Second)
+	r.SetSlowThreshold(4 * time.Millisecond)
+	r.CallSoon(func() { time.Sleep(20 * time.Millisecond) })
+	if err := r.RunOnce(0); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(logs.SlowReports()); n != 1 {
+		t.Errorf("%d reports of a 20 ms callback over a 4 ms threshold lowered from 2 s, want 1", n)
+	}
+
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r.SetSlowDefault(reactor.FrameThreshold)
+	r.SetSlowThreshold(0)
+	if got := r.SlowThreshold(); got != 0 {
+		t.Errorf("a closed reactor detects with threshold %v", got)
+	}
+}
+
+// A coroutine's last stretch, run inside Close (its Await fails with the
+// loop closed), is reported like any other.
+func TestSlowCoroutineInClose(t *testing.T) {
+	logs := &reactortest.Records{}
+	r, err := reactor.New(reactor.WithoutSignalHandlers(), reactor.WithSlowCallbacks(20*time.Millisecond), reactor.WithLogger(slog.New(logs)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	site := line(1)
+	deferred.Async(r, func(co *deferred.Co) (int, error) {
+		deferred.Await(co, deferred.New()) // never fires
+		time.Sleep(40 * time.Millisecond)  // the cleanup, inside Close
+		return 0, nil
+	})
+	if err := r.RunOnce(0); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	reports := logs.SlowReports()
+	if len(reports) != 1 || reports[0]["kind"] != "coroutine" || reports[0]["site"] != site {
+		t.Errorf("reports %v, want the coroutine at %s", reports, site)
+	}
+}
+
+func TestStatsCountCloseHooks(t *testing.T) {
+	r, err := reactor.New(reactor.WithoutSignalHandlers())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s reactor.Stats
+	r.OnClose(func() { s = r.Stats() })
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s.CloseHooks != 1 || s.Callbacks != 1 {
+		t.Errorf("close hooks %d, callbacks %d", s.CloseHooks, s.Callbacks)
 	}
 }

@@ -18,10 +18,14 @@ type Stats struct {
 	Passes    uint64 // passes run (RunOnce, nested passes included)
 	Callbacks uint64 // callbacks run, of every kind
 	// By kind: timers, descriptors' readers and writers, calls queued
-	// with CallSoon or CallSoonUnnested, calls from other goroutines.
+	// with CallSoon or CallSoonUnnested (counted as their pass takes
+	// them, a batch at once), calls from other goroutines.
 	Timers, Readers, Writers, Calls, GoroutineCalls uint64
-	Panics                                          uint64 // callbacks that panicked (logged; the loop went on)
-	Slow                                            uint64 // slow callbacks detected, those the rate limit kept from the log included
+	// Signal handlers (a signal reaches the loop as a call from a
+	// goroutine, counted there too) and OnClose hooks.
+	Signals, CloseHooks uint64
+	Panics              uint64 // callbacks that panicked (logged; the loop went on)
+	Slow                uint64 // slow callbacks detected, those the rate limit kept from the log included
 
 	Watched int // descriptors with a reader or a writer
 	Pending int // timers waiting to run
@@ -150,6 +154,8 @@ func (r *Reactor) Stats() Stats {
 		Writers:        c.kinds[kindWriter],
 		Calls:          c.kinds[kindCall] + c.kinds[kindUnnested],
 		GoroutineCalls: c.kinds[kindGoroutine],
+		Signals:        c.kinds[kindSignal],
+		CloseHooks:     c.kinds[kindCloseHook],
 		Panics:         c.panics,
 		Watched:        r.nfds,
 		Pending:        len(r.timers),

@@ -364,7 +364,7 @@ func TestInspectorClosesWithItsWindowOrItsReactor(t *testing.T) {
 
 	// Detection that was on stays on, at its threshold.
 	onLoop(r, func() {
-		r.SetSlowCallbacks(30 * time.Millisecond)
+		r.SetSlowThreshold(30 * time.Millisecond)
 		closeInspector, err := gtkloop.Inspect(r)
 		ok(t, err)
 		if th := r.SlowThreshold(); th != 30*time.Millisecond {
@@ -374,7 +374,7 @@ func TestInspectorClosesWithItsWindowOrItsReactor(t *testing.T) {
 		if th := r.SlowThreshold(); th != 30*time.Millisecond || !r.Stats().Timing {
 			t.Errorf("threshold %v after close (timing %v), was 30ms", th, r.Stats().Timing)
 		}
-		r.SetSlowCallbacks(-1)
+		r.SetSlowThreshold(-1)
 	})
 	onLoop(r, r.Stop)
 	ok(t, wait())

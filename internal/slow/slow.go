@@ -15,6 +15,7 @@ package slow
 
 import (
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -26,8 +27,13 @@ import (
 
 // A Sink takes the slow callbacks timed outside it: the reactor.
 type Sink interface {
-	// Threshold is the time over which a callback is slow, in ns.
+	// Threshold is the time over which a callback is slow, in ns. Any
+	// goroutine.
 	Threshold() int64
+	// Running says whether the Sink's loop is running a pass, and Loop
+	// is its goroutine (0 if not known yet). Any goroutine.
+	Running() bool
+	Loop() uint64
 	// Report takes one slow callback; on the goroutine that ran it.
 	Report(c Call)
 }
@@ -50,10 +56,7 @@ var (
 	entries []entry
 )
 
-type entry struct {
-	s Sink
-	g uint64 // the goroutine its loop runs on, once known; 0 before
-}
+type entry struct{ s Sink }
 
 var base = time.Now()
 
@@ -62,13 +65,15 @@ var base = time.Now()
 // a timer stores Now every Least/8, and a callback reads the tick as it
 // starts and as it ends. The same tick at both ends means it ran less than
 // a tick's period: not slow. Otherwise it ends with a clock read, and its
-// time is measured from the tick before it began, which is at most a
-// period early: a slow callback's figure errs by at most an eighth of the
-// threshold, over.
+// start is taken as half a period after the tick before it began (or the
+// pass's own start, read exactly, if later): a slow callback's figure
+// errs by about half a period, a sixteenth of the threshold, either way,
+// plus the timer's own lateness (some 0.5 ms here) over.
 var (
-	tickAt atomic.Int64
-	ticker *time.Timer   // under mu; nil while no Sink is registered
-	period time.Duration // under mu
+	tickAt     atomic.Int64
+	ticker     *time.Timer   // under mu; nil while no Sink is registered
+	period     time.Duration // under mu
+	halfPeriod atomic.Int64
 )
 
 // Tick is the time of the latest tick (see above).
@@ -92,12 +97,24 @@ func setTicker() {
 		}
 		return
 	}
+	was := period
 	period = max(time.Duration(least.Load())/8, 500*time.Microsecond)
-	if ticker == nil {
+	halfPeriod.Store(int64(period / 2))
+	switch {
+	case ticker == nil:
 		tickAt.Store(Now())
 		ticker = time.AfterFunc(period, fire)
+	case period < was:
+		// A tick of the old, longer period would let a callback over
+		// the new threshold end within one tick.
+		tickAt.Store(Now())
+		ticker.Reset(period)
 	}
 }
+
+// HalfPeriod is half the tick's period, in ns: the tick before a callback
+// began is on average that much before it.
+func HalfPeriod() int64 { return halfPeriod.Load() }
 
 // Now is a monotonic time in ns.
 func Now() int64 { return int64(time.Since(base)) }
@@ -130,26 +147,13 @@ func Unregister(s Sink) {
 	defer mu.Unlock()
 	for i, e := range entries {
 		if e.s == s {
-			entries = append(entries[:i], entries[i+1:]...)
+			entries = slices.Delete(entries, i, i+1)
 			sinks.Add(-1)
 			break
 		}
 	}
 	setLeast()
 	setTicker()
-}
-
-// SetLoop records the goroutine s's loop runs on, so that a slow callback
-// of the deferred package on that goroutine goes to s when several Sinks
-// are registered.
-func SetLoop(s Sink, g uint64) {
-	mu.Lock()
-	defer mu.Unlock()
-	for i := range entries {
-		if entries[i].s == s {
-			entries[i].g = g
-		}
-	}
 }
 
 func setLeast() {
@@ -186,7 +190,7 @@ func End(kind string, fn uintptr, until uintptr, t0, n0 int64) {
 		return // shorter than a tick
 	}
 	t1 := Now()
-	d := Own(t0, n0, t1)
+	d := Own(t0+HalfPeriod(), n0, t1)
 	if l := least.Load(); l == 0 || d < l {
 		return
 	}
@@ -198,24 +202,32 @@ func End(kind string, fn uintptr, until uintptr, t0, n0 int64) {
 	s.Report(Call{Kind: kind, Fn: fn, Until: until, FD: -1, Dur: d, End: t1})
 }
 
-// sinkHere is the Sink of the calling goroutine's loop: the only one, or
-// the one whose loop runs on this goroutine, or else the first.
+// sinkHere is the Sink of the calling goroutine's loop: the running one
+// whose loop runs on this goroutine or, on a coroutine's goroutine (which
+// runs in place of a loop's, waiting), the only one running; nil when
+// none is (the loop it ran on does not detect slow callbacks).
 func sinkHere() Sink {
 	mu.Lock()
-	defer mu.Unlock()
-	switch len(entries) {
-	case 0:
-		return nil
-	case 1:
-		return entries[0].s
-	}
-	g := stack.Goid()
+	running := make([]Sink, 0, len(entries))
 	for _, e := range entries {
-		if e.g == g {
-			return e.s
+		if e.s.Running() {
+			running = append(running, e.s)
 		}
 	}
-	return entries[0].s
+	mu.Unlock()
+	if len(running) == 0 {
+		return nil
+	}
+	g := stack.Goid()
+	for _, s := range running {
+		if s.Loop() == g {
+			return s
+		}
+	}
+	if _, coro := stack.CgoCallbacks(); coro && len(running) == 1 {
+		return running[0]
+	}
+	return nil
 }
 
 // FuncPC is the entry of the function f calls; f is a func value.

@@ -235,7 +235,7 @@ func init() {
 			}
 		}
 		if d := end.Callbacks - base.Callbacks; d != (end.Timers-base.Timers)+(end.Readers-base.Readers)+(end.Writers-base.Writers)+
-			(end.Calls-base.Calls)+(end.GoroutineCalls-base.GoroutineCalls) {
+			(end.Calls-base.Calls)+(end.GoroutineCalls-base.GoroutineCalls)+(end.Signals-base.Signals)+(end.CloseHooks-base.CloseHooks) {
 			t.Errorf("%d callbacks, not the sum of the kinds", d)
 		}
 		if end.Watched != base.Watched || end.Pending != base.Pending+1 {
