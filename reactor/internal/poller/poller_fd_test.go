@@ -46,7 +46,7 @@ func TestOutOfRangeNumbersAreRefused(t *testing.T) {
 	for name, p := range openEach(t) {
 		rd, _ := testPipe(t)
 		shift := 32
-		for _, fd := range []int{rd + 1<<shift, 1 << 31, math.MaxInt, -1, math.MinInt} {
+		for _, fd := range []int{rd + 1<<shift, 1 << (shift - 1), math.MaxInt, -1, math.MinInt} {
 			err := p.Add(fd, Readable)
 			if !errors.Is(err, unix.EBADF) || !strings.Contains(err.Error(), strconv.Itoa(fd)) {
 				t.Errorf("%s: Add(%d) = %v, want EBADF naming the descriptor", name, fd, err)
