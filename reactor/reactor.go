@@ -57,6 +57,7 @@ type Reactor struct {
 	slowDefault time.Duration // what threshold 0 means
 	slowAsked   time.Duration // the program's SetSlowThreshold: < 0 off
 	slowHolds   int           // HoldSlowCallbacks not yet released
+	nestProbe   atomic.Pointer[func(time.Duration) bool]
 
 	debug   bool          // WithDebug: loop-only methods check the goroutine
 	closing atomic.Bool   // Close is running (read by debug checks on any goroutine)

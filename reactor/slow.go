@@ -65,7 +65,8 @@ type SlowCallback struct {
 // that ran across a tick; so durations err by about a sixteenth of the
 // threshold. A callback that runs a nested pass (a modal loop) is timed
 // less the nested passes and the time between them, when the loop was
-// running. A Deferred's callbacks, a Promise's and coroutine resumes are
+// running; under gtkloop, one that ran GTK's own nested loop (a dialog's
+// Run) is not reported (see SetNestedLoopProbe). A Deferred's callbacks, a Promise's and coroutine resumes are
 // timed on every loop of the program while one has detection on. Off, it
 // costs a branch per callback.
 func WithSlowCallbacks(threshold time.Duration) Option {
@@ -141,6 +142,21 @@ func (r *Reactor) SetSlowThreshold(threshold time.Duration) {
 	r.loopOnly("SetSlowThreshold")
 	r.slowAsked = threshold
 	r.applySlow()
+}
+
+// SetNestedLoopProbe gives the reactor a GUI loop's answer to whether
+// the toolkit ran a main-loop iteration nested inside a dispatch within
+// the last d: a callback that runs a modal dialog's own loop (a GTK
+// dialog's Run) waits in it, its window answering, and is not reported
+// as slow for that, though no nested pass of the reactor's marked it
+// (see WithSlowCallbacks). nil removes the probe. It must be called on
+// the reactor goroutine; f may be called on a coroutine's.
+func (r *Reactor) SetNestedLoopProbe(f func(d time.Duration) bool) {
+	if f == nil {
+		r.nestProbe.Store(nil)
+		return
+	}
+	r.nestProbe.Store(&f)
 }
 
 // HoldSlowCallbacks keeps slow-callback detection on until release is
@@ -312,6 +328,9 @@ func (t *timing) segEnd() {
 // report logs one slow callback, unless the same function was logged
 // less than a second ago, and keeps it among the recent ones.
 func (t *timing) report(c slow.Call) {
+	if f := t.r.nestProbe.Load(); f != nil && (*f)(time.Duration(c.Dur)) {
+		return // it ran a toolkit's nested loop: the window was live
+	}
 	name, site := slow.Site(c.Fn)
 	s := SlowCallback{Kind: c.Kind, Func: name, Site: site, Until: slow.PCSite(c.Until), FD: c.FD,
 		Duration: time.Duration(c.Dur), At: time.Now()}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"runtime/cgo"
 	"sync"
+	"time"
 
 	"github.com/loomkit/loom/reactor"
 	"golang.org/x/sys/unix"
@@ -104,6 +105,12 @@ func Run(r *reactor.Reactor, opts ...Option) error {
 	return err
 }
 
+// nestedWithin is the reactor's nested-loop probe: whether a GLib
+// iteration ran inside a dispatch within the last d.
+func nestedWithin(d time.Duration) bool {
+	return C.loom_nested_within(C.gint64(d/time.Microsecond)) != 0
+}
+
 // ErrAttached is returned by Run when the reactor is attached already.
 var ErrAttached = errors.New("gtkloop: reactor already attached to the GTK main loop")
 
@@ -149,6 +156,7 @@ func attach(r *reactor.Reactor, cfg config, base int, quitApp bool) (*source, er
 	}
 	r.SetNest(nest)
 	r.SetSlowDefault(reactor.FrameThreshold) // a slow callback is a missed frame
+	r.SetNestedLoopProbe(nestedWithin)
 	if os.Getenv("LOOM_INSPECT") == "1" {
 		// A program's inspector, without a rebuild.
 		r.CallSoon(func() {
@@ -182,6 +190,7 @@ func (s *source) detach() {
 	if s.signalsSet && !s.r.Closed() {
 		s.r.SetStopOnInterrupt(s.restoreSignals)
 	}
+	s.r.SetNestedLoopProbe(nil)
 	if s.r.Stopped() {
 		s.r.EndRun()
 	}

@@ -217,7 +217,8 @@
 // A reactor callback that runs long is a frozen window. Under gtkloop,
 // slow-callback detection (reactor.WithSlowCallbacks, LOOM_SLOW=1, or
 // debug mode) reports every callback over one 60 Hz frame, 16 ms, with
-// the line that registered it. Inspect opens a live window of the loop's
+// the line that registered it; one that runs a modal dialog's own loop
+// (Dialog.Run) is not, its window answering meanwhile. Inspect opens a live window of the loop's
 // figures: counters, pass-time and timer-lag histograms, the slowest
 // recent callbacks and the watched descriptors; LOOM_INSPECT=1 opens it
 // for every reactor gtkloop drives, without a rebuild. A GTK signal

@@ -25,6 +25,14 @@ static void remember(LoomSource *ls, gint64 us) {
 	ls->next = us < 0 ? -1 : g_get_monotonic_time() + us;
 }
 
+// nested_us is when the latest main-loop iteration inside a dispatch
+// began (see loom_nested_within); GTK thread only.
+static gint64 nested_us;
+
+int loom_nested_within(gint64 us) {
+	return nested_us != 0 && g_get_monotonic_time() - nested_us <= us;
+}
+
 // prepare tells GLib how long it may sleep. It calls the Go side only
 // when the last dispatch asked for it (see remember): loomPrepare says,
 // in microseconds, when the reactor has work: 0 now, -1 only when the
@@ -33,6 +41,11 @@ static void remember(LoomSource *ls, gint64 us) {
 static gboolean loom_prepare(GSource *s, gint *timeout) {
 	LoomSource *ls = (LoomSource *)s;
 	ls->yielding = FALSE;
+	if (g_main_depth() > 0) {
+		// An iteration inside a dispatch: a nested main loop (a modal
+		// dialog's) is running, so the window is not frozen.
+		nested_us = g_get_monotonic_time();
+	}
 	if (ls->ask) {
 		gint64 us = loomPrepare(ls->handle);
 		if (us == LOOM_YIELD) {

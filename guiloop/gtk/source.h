@@ -46,6 +46,10 @@ void loom_nest(uintptr_t handle);
 // the nested loop of a gtk_dialog_run on it; it returns how many.
 int loom_answer_modal_dialogs(void);
 
+// loom_nested_within reports whether a main-loop iteration ran inside a
+// dispatch (a nested main loop's) within the last us microseconds.
+int loom_nested_within(gint64 us);
+
 // loom_main_depth is g_main_depth.
 int loom_main_depth(void);
 
