@@ -307,7 +307,7 @@ func TestInspectorWindow(t *testing.T) {
 		}
 		found = true
 		row := slowRows[i]
-		if c.Duration < 50*time.Millisecond || row[1] != "timer" || !strings.HasPrefix(row[2], "fyne_test.TestInspectorWindow.") || row[3] != site || row[4] != "" {
+		if c.Duration < 45*time.Millisecond || row[1] != "timer" || !strings.HasPrefix(row[2], "fyne_test.TestInspectorWindow.") || row[3] != site || row[4] != "" {
 			t.Errorf("the 50ms timer (%v) shows as %q", c.Duration, row)
 		}
 	}

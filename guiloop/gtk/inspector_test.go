@@ -228,7 +228,7 @@ func TestInspectorShowsTheLoop(t *testing.T) {
 			}
 			c := cbs[i]
 			wantRow := []string{d(c.Duration), "timer", gtkloop.ShortFunc(c.Func), longSite, ""}
-			if !slices.Equal(rows[long], wantRow) || c.Duration < 50*time.Millisecond || !strings.Contains(c.Func, "TestInspectorShowsTheLoop") {
+			if !slices.Equal(rows[long], wantRow) || c.Duration < 45*time.Millisecond || !strings.Contains(c.Func, "TestInspectorShowsTheLoop") {
 				t.Errorf("the long callback's row is %q, want %q (detected %+v)", rows[long], wantRow, c)
 			}
 		}
