@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -93,19 +94,32 @@ type kqueueSim struct {
 func newKqueueSim(w *Watcher) *kqueueSim {
 	k := &kqueueSim{w: w, mtime: map[*dirNode]int64{}, next: 1000}
 	k.lc = task.NewLoopingCall(w.r, func() any {
+		// One rename moves two folders' times at once, and kqueue
+		// reports both; a sweep that read the first folder before the
+		// rename and the second after it would see one. So sweep again
+		// until a sweep finds nothing new.
 		var dirty []*dirNode
-		for _, n := range w.dirs {
-			if n.h < 0 {
-				continue
+		for {
+			found := false
+			for _, n := range w.dirs {
+				if n.h < 0 {
+					continue
+				}
+				fi, err := os.Stat(n.path)
+				var m int64
+				if err == nil {
+					m = fi.ModTime().UnixNano()
+				}
+				if m != k.mtime[n] {
+					k.mtime[n] = m
+					if !slices.Contains(dirty, n) {
+						dirty = append(dirty, n)
+					}
+					found = true
+				}
 			}
-			fi, err := os.Stat(n.path)
-			var m int64
-			if err == nil {
-				m = fi.ModTime().UnixNano()
-			}
-			if m != k.mtime[n] {
-				k.mtime[n] = m
-				dirty = append(dirty, n)
+			if !found {
+				break
 			}
 		}
 		if len(dirty) > 0 {
