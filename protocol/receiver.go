@@ -3,6 +3,7 @@ package protocol
 import (
 	"errors"
 
+	"github.com/loomkit/loom/internal/slow"
 	"github.com/loomkit/loom/transport"
 )
 
@@ -228,7 +229,13 @@ func (r *Receiver) fail(err error) {
 }
 
 func (r *Receiver) frame(b []byte) {
-	r.h.FrameReceived(b)
+	if slow.On() {
+		t0, n0 := slow.Begin()
+		r.h.FrameReceived(b)
+		slow.EndMethod("frame handler", r.h, "FrameReceived", -1, t0, n0)
+	} else {
+		r.h.FrameReceived(b)
+	}
 	if r.closing() {
 		r.dec.stop()
 	}

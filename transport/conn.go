@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/loomkit/loom/internal/slow"
 	"github.com/loomkit/loom/reactor"
 	"golang.org/x/sys/unix"
 )
@@ -424,7 +425,13 @@ func (c *conn) onReadable() {
 			c.eof()
 			return
 		}
-		c.proto.DataReceived(buf[:n])
+		if slow.On() {
+			t0, n0 := slow.Begin()
+			c.proto.DataReceived(buf[:n])
+			slow.EndMethod("protocol", c.proto, "DataReceived", c.fd, t0, n0)
+		} else {
+			c.proto.DataReceived(buf[:n])
+		}
 		if n < len(buf) {
 			return // drained, most likely: the next pass tells
 		}

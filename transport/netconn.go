@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/loomkit/loom/internal/slow"
 	"github.com/loomkit/loom/reactor"
 )
 
@@ -525,7 +526,13 @@ func (nc *netConn) deliver(n int, err error, hs bool) {
 				nc.r.CallSoon(func() { nc.delivered(err, hs) })
 			}
 		}()
-		nc.proto.DataReceived(nc.rbuf[:n])
+		if slow.On() {
+			t0, n0 := slow.Begin()
+			nc.proto.DataReceived(nc.rbuf[:n])
+			slow.EndMethod("protocol", nc.proto, "DataReceived", -1, t0, n0)
+		} else {
+			nc.proto.DataReceived(nc.rbuf[:n])
+		}
 		returned = true
 		nc.inData = false
 	}

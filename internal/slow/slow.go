@@ -14,6 +14,7 @@
 package slow
 
 import (
+	"reflect"
 	"runtime"
 	"slices"
 	"strings"
@@ -200,6 +201,40 @@ func End(kind string, fn uintptr, until uintptr, t0, n0 int64) {
 	}
 	nested.Add(d)
 	s.Report(Call{Kind: kind, Fn: fn, Until: until, FD: -1, Dur: d, End: t1})
+}
+
+// EndMethod is End for a callback that is a method of an interface value
+// (a transport's protocol's DataReceived): the method is looked up only
+// when the call is reported. fd is the descriptor it serves, or -1.
+func EndMethod(kind string, recv any, method string, fd int, t0, n0 int64) {
+	if Tick() == t0 {
+		return
+	}
+	t1 := Now()
+	d := Own(t0+HalfPeriod(), n0, t1)
+	if l := least.Load(); l == 0 || d < l {
+		return
+	}
+	s := sinkHere()
+	if s == nil || d < s.Threshold() {
+		return
+	}
+	nested.Add(d)
+	s.Report(Call{Kind: kind, Fn: MethodPC(recv, method), FD: fd, Dur: d, End: t1})
+}
+
+// MethodPC is the entry of the named method of recv's dynamic type, 0 if
+// it has none.
+func MethodPC(recv any, name string) uintptr {
+	t := reflect.TypeOf(recv)
+	if t == nil {
+		return 0
+	}
+	m, ok := t.MethodByName(name)
+	if !ok {
+		return 0
+	}
+	return m.Func.Pointer()
 }
 
 // sinkHere is the Sink of the calling goroutine's loop: the running one
