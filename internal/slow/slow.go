@@ -187,40 +187,38 @@ func Nested(d int64) { nested.Add(d) }
 // (t0, n0) from Begin, and reports it to the Sink of the goroutine it ran
 // on when its own time is over that Sink's threshold. fn is the callback.
 func End(kind string, fn uintptr, until uintptr, t0, n0 int64) {
-	if Tick() == t0 {
-		return // shorter than a tick
+	if s, d, t1 := over(t0, n0); s != nil {
+		s.Report(Call{Kind: kind, Fn: fn, Until: until, FD: -1, Dur: d, End: t1})
 	}
-	t1 := Now()
-	d := Own(t0+HalfPeriod(), n0, t1)
-	if l := least.Load(); l == 0 || d < l {
-		return
-	}
-	s := sinkHere()
-	if s == nil || d < s.Threshold() {
-		return
-	}
-	nested.Add(d)
-	s.Report(Call{Kind: kind, Fn: fn, Until: until, FD: -1, Dur: d, End: t1})
 }
 
 // EndMethod is End for a callback that is a method of an interface value
 // (a transport's protocol's DataReceived): the method is looked up only
 // when the call is reported. fd is the descriptor it serves, or -1.
 func EndMethod(kind string, recv any, method string, fd int, t0, n0 int64) {
+	if s, d, t1 := over(t0, n0); s != nil {
+		s.Report(Call{Kind: kind, Fn: MethodPC(recv, method), FD: fd, Dur: d, End: t1})
+	}
+}
+
+// over ends timing a callback that began with (t0, n0): when its own
+// time d, to t1, is over the threshold of the Sink of the goroutine it
+// ran on, it returns that Sink, having added d to the slow callbacks'
+// sum; else nil.
+func over(t0, n0 int64) (s Sink, d, t1 int64) {
 	if Tick() == t0 {
-		return
+		return nil, 0, 0 // shorter than a tick
 	}
-	t1 := Now()
-	d := Own(t0+HalfPeriod(), n0, t1)
+	t1 = Now()
+	d = Own(t0+HalfPeriod(), n0, t1)
 	if l := least.Load(); l == 0 || d < l {
-		return
+		return nil, 0, 0
 	}
-	s := sinkHere()
-	if s == nil || d < s.Threshold() {
-		return
+	if s = sinkHere(); s == nil || d < s.Threshold() {
+		return nil, 0, 0
 	}
 	nested.Add(d)
-	s.Report(Call{Kind: kind, Fn: MethodPC(recv, method), FD: fd, Dur: d, End: t1})
+	return s, d, t1
 }
 
 // MethodPC is the entry of the named method of recv's dynamic type, 0 if
