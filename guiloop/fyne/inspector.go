@@ -8,6 +8,7 @@ import (
 
 	"fyne.io/fyne/v2"
 
+	"github.com/loomkit/loom/internal/inspect"
 	"github.com/loomkit/loom/reactor"
 )
 
@@ -87,7 +88,7 @@ func openInspector(a fyne.App, r *reactor.Reactor) (*inspector, error) {
 		return in, nil
 	}
 
-	in = &inspector{r: r, driver: a.Driver(), view: newInspectorView(describeFD)}
+	in = &inspector{r: r, driver: a.Driver(), view: newInspectorView(inspect.DescribeFD)}
 	in.tick = in.run
 	in.untime = r.TimePasses()
 	in.releaseSlow = r.HoldSlowCallbacks()

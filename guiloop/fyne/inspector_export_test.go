@@ -7,6 +7,7 @@ import (
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/loomkit/loom/internal/inspect"
 	"github.com/loomkit/loom/reactor"
 )
 
@@ -25,7 +26,7 @@ type (
 var (
 	FormatCount    = formatCount
 	FormatDuration = formatDuration
-	DescribeFD     = describeFD
+	DescribeFD     = inspect.DescribeFD
 )
 
 // OpenInspector is Inspect, returning the inspector itself.

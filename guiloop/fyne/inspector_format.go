@@ -54,24 +54,3 @@ func formatRate(perSecond float64) string {
 	}
 	return formatFloat(perSecond, 1) + "/s"
 }
-
-// shortSite keeps the last two elements of a file:line's path
-// (guiloop/fyne/pump.go:120 becomes fyne/pump.go:120), enough to tell
-// files apart in a narrow column.
-func shortSite(site string) string {
-	i := strings.LastIndexByte(site, '/')
-	if i < 0 {
-		return site
-	}
-	if j := strings.LastIndexByte(site[:i], '/'); j >= 0 {
-		return site[j+1:]
-	}
-	return site
-}
-
-// shortFunc drops a function name's import path up to its package's
-// last element: github.com/loomkit/loom/apps/hello.(*App).tick becomes
-// hello.(*App).tick.
-func shortFunc(name string) string {
-	return name[strings.LastIndexByte(name, '/')+1:]
-}

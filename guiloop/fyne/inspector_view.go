@@ -15,6 +15,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/loomkit/loom/internal/inspect"
 	"github.com/loomkit/loom/reactor"
 )
 
@@ -130,7 +131,7 @@ func sameColour(a, b color.Color) bool {
 }
 
 // newInspectorView builds the content, empty until the first show.
-// describe says what a descriptor is (describeFD).
+// describe says what a descriptor is (inspect.DescribeFD).
 func newInspectorView(describe func(fd int) string) *inspectorView {
 	v := &inspectorView{
 		describe: describe,
@@ -285,7 +286,7 @@ func (v *inspectorView) show(at time.Time, s reactor.Stats, threshold time.Durat
 
 	frows := make([]fdRow, 0, len(fds))
 	for _, d := range fds {
-		frows = append(frows, fdRow{strconv.Itoa(d.FD), v.describe(d.FD), shortFunc(d.Reader), shortFunc(d.Writer)})
+		frows = append(frows, fdRow{strconv.Itoa(d.FD), v.describe(d.FD), inspect.ShortFunc(d.Reader), inspect.ShortFunc(d.Writer)})
 	}
 	if !slices.Equal(frows, v.fds) {
 		v.fds = frows
@@ -299,7 +300,7 @@ func slowCallbackRow(c reactor.SlowCallback) slowRow {
 	if c.FD >= 0 {
 		kind = fmt.Sprintf("%s, fd %d", kind, c.FD)
 	}
-	return slowRow{formatDuration(c.Duration), kind, shortFunc(c.Func), shortSite(c.Site), shortSite(c.Until)}
+	return slowRow{formatDuration(c.Duration), kind, inspect.ShortFunc(c.Func), inspect.ShortSite(c.Site), inspect.ShortSite(c.Until)}
 }
 
 func (h *histogramView) show(s *reactor.Histogram) {

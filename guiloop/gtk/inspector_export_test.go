@@ -2,6 +2,7 @@ package gtkloop
 
 import (
 	"github.com/gotk3/gotk3/gtk"
+	"github.com/loomkit/loom/internal/inspect"
 	"github.com/loomkit/loom/reactor"
 )
 
@@ -65,6 +66,6 @@ func InspectorTicks(r *reactor.Reactor) int { return inspectors[r].ticks }
 // writes durations, sites and function names.
 var (
 	InspectorDuration = duration
-	ShortSite         = shortSite
-	ShortFunc         = shortFunc
+	ShortSite         = inspect.ShortSite
+	ShortFunc         = inspect.ShortFunc
 )

@@ -2,12 +2,11 @@ package gtkloop
 
 import (
 	"cmp"
-	"os"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
+	"github.com/loomkit/loom/internal/inspect"
 	"github.com/loomkit/loom/reactor"
 )
 
@@ -50,36 +49,6 @@ func rate(n uint64, dt time.Duration) string {
 	return strconv.FormatFloat(per, 'f', decimals, 64) + "/s"
 }
 
-// shortSite keeps the last two elements of a file:line's path, the
-// folder and the file: ".../guiloop/gtk/inspector.go:12" becomes
-// "gtk/inspector.go:12".
-func shortSite(site string) string {
-	i := strings.LastIndexByte(site, '/')
-	if i < 0 {
-		return site
-	}
-	if j := strings.LastIndexByte(site[:i], '/'); j >= 0 {
-		return site[j+1:]
-	}
-	return site
-}
-
-// shortFunc drops a function name's import path but for its last
-// element: "github.com/loomkit/loom/reactor.(*Reactor).Stop" becomes
-// "reactor.(*Reactor).Stop".
-func shortFunc(name string) string {
-	// The type arguments of a generic function's name may hold import
-	// paths of their own: the path ends at the last slash before them.
-	path := name
-	if i := strings.IndexByte(path, '['); i >= 0 {
-		path = path[:i]
-	}
-	if i := strings.LastIndexByte(path, '/'); i >= 0 {
-		return name[i+1:]
-	}
-	return name
-}
-
 // slowRows are the rows of the slow-callback list: the slowest first,
 // and the latest first among equals.
 func slowRows(cbs []reactor.SlowCallback) [][]string {
@@ -90,7 +59,7 @@ func slowRows(cbs []reactor.SlowCallback) [][]string {
 	})
 	rows := make([][]string, len(cbs))
 	for i, c := range cbs {
-		rows[i] = []string{duration(c.Duration), c.Kind, shortFunc(c.Func), shortSite(c.Site), shortSite(c.Until)}
+		rows[i] = []string{duration(c.Duration), c.Kind, inspect.ShortFunc(c.Func), inspect.ShortSite(c.Site), inspect.ShortSite(c.Until)}
 	}
 	return rows
 }
@@ -100,18 +69,7 @@ func slowRows(cbs []reactor.SlowCallback) [][]string {
 func fdRows(fds []reactor.Descriptor) [][]string {
 	rows := make([][]string, len(fds))
 	for i, d := range fds {
-		rows[i] = []string{strconv.Itoa(d.FD), fdTarget(d.FD), shortFunc(d.Reader), shortFunc(d.Writer)}
+		rows[i] = []string{strconv.Itoa(d.FD), inspect.DescribeFD(d.FD), inspect.ShortFunc(d.Reader), inspect.ShortFunc(d.Writer)}
 	}
 	return rows
-}
-
-// fdTarget says what descriptor fd is, as Linux's /proc/self/fd names
-// it: "socket:[12345]", "pipe:[678]", "anon_inode:[eventfd]", a file's
-// path. It is "" where there is no /proc.
-func fdTarget(fd int) string {
-	s, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(fd))
-	if err != nil {
-		return ""
-	}
-	return s
 }

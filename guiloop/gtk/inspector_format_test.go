@@ -28,27 +28,6 @@ func TestInspectorFormats(t *testing.T) {
 			t.Errorf("duration(%d) = %q reads back as %v, %v", d, duration(d), got, err)
 		}
 	}
-	for in, want := range map[string]string{
-		"/src/loom/guiloop/gtk/inspector.go:12": "gtk/inspector.go:12",
-		"gtk/inspector.go:12":                   "gtk/inspector.go:12",
-		"inspector.go:12":                       "inspector.go:12",
-		"":                                      "",
-	} {
-		if got := shortSite(in); got != want {
-			t.Errorf("shortSite(%q) = %q, want %q", in, got, want)
-		}
-	}
-	for in, want := range map[string]string{
-		"github.com/loomkit/loom/reactor.(*Reactor).Stop":      "reactor.(*Reactor).Stop",
-		"github.com/loomkit/loom/guiloop/gtk_test.TestX.func1": "gtk_test.TestX.func1",
-		"main.main.func2": "main.main.func2",
-		"example.com/a.F[go.shape.*example.com/b.T].func1": "a.F[go.shape.*example.com/b.T].func1",
-		"": "",
-	} {
-		if got := shortFunc(in); got != want {
-			t.Errorf("shortFunc(%q) = %q, want %q", in, got, want)
-		}
-	}
 	if got := rate(5, 2*time.Second); got != "2.5/s" {
 		t.Errorf("rate(5, 2s) = %q", got)
 	}
